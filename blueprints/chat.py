@@ -1,0 +1,16 @@
+"""Serve ``POST /v1/chat/completions`` (OpenAI Chat Completions format, JSON or SSE)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from gateway.endpoint import dispatch, json_call
+from translators import schemas
+
+bp = Blueprint("chat", __name__)
+
+
+@bp.post("/v1/chat/completions")
+def chat_completions() -> Response:
+    """Validate a chat completion request and route it."""
+    return dispatch(json_call("chatComplete", "/chat/completions", schemas.chat_completion))

@@ -1,0 +1,16 @@
+"""Serve ``POST /v1/completions`` (OpenAI legacy completions format, JSON or SSE)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from gateway.endpoint import dispatch, json_call
+from translators import schemas
+
+bp = Blueprint("completions", __name__)
+
+
+@bp.post("/v1/completions")
+def completions() -> Response:
+    """Validate a completion request and route it."""
+    return dispatch(json_call("complete", "/completions", schemas.completion))

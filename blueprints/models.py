@@ -1,0 +1,15 @@
+"""Serve ``GET /v1/models``: the provider's model list, passed through."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from gateway.endpoint import dispatch, stream_call
+
+bp = Blueprint("models", __name__)
+
+
+@bp.get("/v1/models")
+def models() -> Response:
+    """Return the selected provider's ``/models`` answer."""
+    return dispatch(stream_call("proxy", "/models"))

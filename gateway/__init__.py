@@ -1,0 +1,28 @@
+"""A Portkey-compatible AI gateway for Flask and gunicorn.
+
+Public surface: ``create_app`` (standalone app), ``Gateway`` (the ``init_app`` extension)
+and ``make_blueprint`` (mount the routes in a host app under any prefix).
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["Gateway", "__version__", "create_app", "make_blueprint"]
+
+
+def __getattr__(name: str):
+    # Imported lazily so that ``import gateway.<module>`` from blueprints never cycles back here.
+    if name == "create_app":
+        from gateway.app import create_app
+
+        return create_app
+    if name == "Gateway":
+        from gateway.extension import Gateway
+
+        return Gateway
+    if name == "make_blueprint":
+        from gateway.blueprint import make_blueprint
+
+        return make_blueprint
+    raise AttributeError(f"module 'gateway' has no attribute {name!r}")

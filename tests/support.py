@@ -1,0 +1,117 @@
+"""Start and stop real server processes (the gateway and the mock provider) for tests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """Return a TCP port that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """A running server process."""
+
+    process: subprocess.Popen
+    url: str
+    log_path: Path
+
+    def log(self) -> str:
+        """Return what the process printed so far."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def worker_pids(self) -> list[int]:
+        """Return the pids of the process's children (gunicorn workers)."""
+        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        try:
+            return [int(p) for p in path.read_text().split()]
+        except OSError:
+            return []
+
+    def stop(self) -> None:
+        """Stop the process gracefully, then forcefully."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+def start(
+    cmd: list[str],
+    *,
+    ready_path: str,
+    port: int,
+    log_path: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 30.0,
+) -> Server:
+    """Start ``cmd`` and wait until ``GET ready_path`` answers 200."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "OPENAI_", "ANTHROPIC_"))}
+    full_env.update(env or {})
+    full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
+    log = open(log_path, "ab")
+    process = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    url = f"http://127.0.0.1:{port}"
+    server = Server(process, url, log_path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{cmd[:4]} exited with {process.returncode}:\n{server.log()}")
+        try:
+            if requests.get(url + ready_path, timeout=1).status_code == 200:
+                return server
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"{cmd[:4]} did not become ready in {timeout}s:\n{server.log()}")
+
+
+def start_mock(log_dir: Path, workers: int = 1) -> Server:
+    """Start the mock provider under gunicorn with gevent workers."""
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-k",
+        "gevent",
+        "-w",
+        str(workers),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--graceful-timeout",
+        "1",
+        "--no-control-socket",
+        "--log-level",
+        "warning",
+        "tests.mockprovider.app:app",
+    ]
+    return start(cmd, ready_path="/_mock/health", port=port, log_path=log_dir / f"mock-{port}.log")
+
+
+def start_gateway(log_dir: Path, env: dict[str, str] | None = None, workers: int = 1) -> Server:
+    """Start the gateway with the project's ``gunicorn.conf.py``."""
+    port = free_port()
+    full_env = {"GATEWAY_WORKERS": str(workers), "GATEWAY_GRACEFUL_TIMEOUT": "2", **(env or {})}
+    cmd = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}", "wsgi:app"]
+    return start(cmd, ready_path="/healthz", port=port, log_path=log_dir / f"gateway-{port}.log", env=full_env)

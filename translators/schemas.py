@@ -1,0 +1,179 @@
+"""Validate what clients send to the OpenAI-format endpoints (marshmallow schemas).
+
+Schemas check types and ranges and report the path of the first bad field; they never
+rewrite the body: the gateway validates, then forwards or translates the original dict.
+Every schema uses ``unknown = INCLUDE``, so fields the gateway does not model pass through.
+Numbers are strict (``"5"`` is not 5) and booleans must be JSON booleans.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validates_schema
+from marshmallow.validate import Length, OneOf, Range
+
+ROLES = ("system", "user", "assistant", "tool", "developer", "function")
+
+
+class StrictBoolean(fields.Boolean):
+    """A boolean that accepts only JSON ``true`` / ``false``."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class Number(fields.Float):
+    """A JSON number (not a numeric string, not a boolean)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class StringOrList(fields.Field):
+    """A string or a list of strings (``stop``)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+        raise ValidationError("Must be a string or a list of strings.")
+
+
+class _Open(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+
+class MessageSchema(_Open):
+    role = fields.String(required=True, validate=OneOf(ROLES))
+    content = fields.Raw(allow_none=True)
+    name = fields.String()
+    tool_call_id = fields.String()
+    tool_calls = fields.List(fields.Dict())
+
+    @validates_schema
+    def _content(self, data: dict[str, Any], **_: Any) -> None:
+        content = data.get("content")
+        if content is not None and not isinstance(content, (str, list)):
+            raise ValidationError("Must be a string, a list of content parts or null.", "content")
+        if isinstance(content, list):
+            for i, part in enumerate(content):
+                if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+                    raise ValidationError({i: {"type": ["Each content part needs a string type."]}}, "content")
+
+
+class FunctionSchema(_Open):
+    name = fields.String(required=True, validate=Length(min=1))
+    description = fields.String()
+    parameters = fields.Dict()
+
+
+class ToolSchema(_Open):
+    type = fields.String(required=True)
+    function = fields.Nested(FunctionSchema)
+
+
+class StreamOptionsSchema(_Open):
+    include_usage = StrictBoolean()
+
+
+class ResponseFormatSchema(_Open):
+    type = fields.String(required=True, validate=OneOf(("text", "json_object", "json_schema")))
+    json_schema = fields.Dict()
+
+
+class _Sampling(_Open):
+    model = fields.String(validate=Length(min=1))
+    stream = StrictBoolean()
+    temperature = Number(validate=Range(0, 2))
+    top_p = Number(validate=Range(0, 1))
+    n = fields.Integer(strict=True, validate=Range(min=1))
+    max_tokens = fields.Integer(strict=True, validate=Range(min=1), allow_none=True)
+    presence_penalty = Number(validate=Range(-2, 2))
+    frequency_penalty = Number(validate=Range(-2, 2))
+    seed = fields.Integer(strict=True)
+    stop = StringOrList(allow_none=True)
+    stream_options = fields.Nested(StreamOptionsSchema, allow_none=True)
+    user = fields.String()
+
+    @validates_schema
+    def _stream_options(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("stream_options") is not None and data.get("stream") is not True:
+            raise ValidationError("stream_options is only allowed when stream is true.", "stream_options")
+
+
+class ChatCompletionSchema(_Sampling):
+    messages = fields.List(fields.Nested(MessageSchema), required=True, validate=Length(min=1))
+    max_completion_tokens = fields.Integer(strict=True, validate=Range(min=1), allow_none=True)
+    tools = fields.List(fields.Nested(ToolSchema))
+    tool_choice = fields.Raw()
+    parallel_tool_calls = StrictBoolean()
+    response_format = fields.Nested(ResponseFormatSchema)
+    logprobs = StrictBoolean(allow_none=True)
+    top_logprobs = fields.Integer(strict=True, validate=Range(0, 20))
+    reasoning_effort = fields.String(allow_none=True)
+
+    @validates_schema
+    def _tool_choice(self, data: dict[str, Any], **_: Any) -> None:
+        choice = data.get("tool_choice")
+        if choice is None or choice in ("auto", "none", "required"):
+            return
+        if isinstance(choice, dict) and isinstance(choice.get("type"), str):
+            return
+        raise ValidationError("Must be 'auto', 'none', 'required' or an object naming a tool.", "tool_choice")
+
+
+class CompletionSchema(_Sampling):
+    prompt = fields.Raw(required=True)
+    echo = StrictBoolean()
+    suffix = fields.String(allow_none=True)
+
+
+class EmbeddingSchema(_Open):
+    model = fields.String(validate=Length(min=1))
+    input = fields.Raw(required=True)
+    encoding_format = fields.String(validate=OneOf(("float", "base64")))
+    dimensions = fields.Integer(strict=True, validate=Range(min=1))
+    user = fields.String()
+
+    @validates_schema
+    def _input(self, data: dict[str, Any], **_: Any) -> None:
+        value = data.get("input")
+        if isinstance(value, str):
+            return
+        if isinstance(value, list) and value:
+            return
+        raise ValidationError("Must be a string or a non-empty list.", "input")
+
+
+chat_completion = ChatCompletionSchema()
+completion = CompletionSchema()
+embedding = EmbeddingSchema()
+
+
+def first_error(messages: Any, path: tuple = ()) -> tuple[str, str]:
+    """Return ``(dotted path, message)`` of the first error in marshmallow's error dict."""
+    if isinstance(messages, dict):
+        for key, sub in messages.items():
+            return first_error(sub, path if key == "_schema" else path + (key,))
+    if isinstance(messages, list) and messages:
+        head = messages[0]
+        if isinstance(head, (dict, list)):
+            return first_error(head, path)
+        return ".".join(str(p) for p in path), str(head)
+    return ".".join(str(p) for p in path), str(messages)
+
+
+def validate(schema: Schema, body: dict[str, Any]) -> tuple[str, str] | None:
+    """Validate ``body``; return ``(path, message)`` of the first problem, or None."""
+    try:
+        schema.load(body)
+    except ValidationError as exc:
+        return first_error(exc.messages)
+    return None
