@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import requests
+import urllib3
 
 from gateway.call import Call
 from gateway.errors import ProviderError, RequestTimeout, UpstreamTimeout, UpstreamUnavailable
@@ -22,7 +22,7 @@ from gateway.result import Result, json_result
 from gateway.retry import Backoff, run_with_retries
 from gateway.sse import encode_json_event
 from gateway.targets import Leaf
-from gateway.upstream import Timeout, UpstreamFailure
+from gateway.upstream import Timeout, UpstreamFailure, UpstreamResponse
 from translators import openai as openai_translator
 from translators.providers import ENDPOINT_PATHS
 
@@ -96,21 +96,21 @@ class LeafCaller:
         )
 
     def _headers(self, leaf: Leaf) -> dict[str, str]:
+        """Build the provider request headers; later sources win, names compared case-insensitively."""
         call = self.call
+        headers: dict[str, str] = {}
         if call.fn == "proxy":
-            headers = dict(self.state.forwardable(call.headers))
-            headers.update(openai_translator.request_headers(leaf.spec, leaf.api_key, leaf.options))
-        else:
-            headers = openai_translator.request_headers(leaf.spec, leaf.api_key, leaf.options)
-            if call.raw is not None:
-                headers["Content-Type"] = "application/json"
+            headers.update(self.state.forwardable(call.headers))
+        elif call.raw is not None:
+            headers["content-type"] = "application/json"
+        for name, value in openai_translator.request_headers(leaf.spec, leaf.api_key, leaf.options).items():
+            headers[name.lower()] = value
         if call.method in ("GET", "HEAD"):
-            headers.pop("Content-Type", None)
             headers.pop("content-type", None)
         if leaf.forward_headers:
             for name, value in call.headers:
                 if name.lower() in leaf.forward_headers:
-                    headers[name] = value
+                    headers[name.lower()] = value
         return headers
 
     def _body(self, leaf: Leaf) -> Any:
@@ -180,7 +180,7 @@ class LeafCaller:
         return error_result(leaf, UpstreamUnavailable(leaf.provider, failure.detail), network=True)
 
     def _stream_result(
-        self, leaf: Leaf, response: requests.Response, relayed: list[tuple[str, str]], timeout: Timeout
+        self, leaf: Leaf, response: UpstreamResponse, relayed: list[tuple[str, str]], timeout: Timeout
     ) -> Result:
         source = UpstreamEvents(response, timeout.read)
         try:
@@ -213,12 +213,12 @@ class LeafCaller:
         )
 
     def _proxy_result(
-        self, leaf: Leaf, response: requests.Response, relayed: list[tuple[str, str]], content_type: str
+        self, leaf: Leaf, response: UpstreamResponse, relayed: list[tuple[str, str]], content_type: str
     ) -> Result:
         def body():
             try:
-                yield from response.iter_content(chunk_size=None)
-            except (requests.exceptions.RequestException, OSError) as exc:
+                yield from response.iter_content()
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
                 log.info("proxy body from %s ended early: %s", leaf.provider, exc.__class__.__name__)
             finally:
                 response.close()

@@ -9,7 +9,6 @@ app's JSON provider.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import orjson
@@ -20,9 +19,9 @@ from gateway.bodies import ChunkedStream, SizedStream
 from gateway.call import OPENAI, Call
 from gateway.engine import Router
 from gateway.errors import BadRequest, GatewayError, PayloadTooLarge, ProviderError
-from gateway.headers import parse_request_headers
+from gateway.headers import RequestOptions, new_trace_id, parse_request_headers
 from gateway.result import Result
-from gateway.state import current_state
+from gateway.state import GatewayState, current_state
 from gateway.targets import compile_plan
 from translators.schemas import validate
 
@@ -43,9 +42,19 @@ def read_json_body(limit: int) -> tuple[bytes, dict[str, Any]]:
     length = request.content_length
     if length is not None and length > limit:
         raise PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes", code="body_too_large")
-    raw = request.stream.read(limit + 1)
-    if len(raw) > limit:
-        raise PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes", code="body_too_large")
+    if length is not None:
+        raw = request.stream.read(length)
+    else:  # chunked upload: read in blocks up to the limit
+        blocks, size = [], 0
+        while size <= limit:
+            block = request.stream.read(64 * 1024)
+            if not block:
+                break
+            blocks.append(block)
+            size += len(block)
+        if size > limit:
+            raise PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes", code="body_too_large")
+        raw = b"".join(blocks)
     if not raw:
         raise BadRequest("Request body is empty; a JSON object is required", code="invalid_json")
     try:
@@ -57,9 +66,14 @@ def read_json_body(limit: int) -> tuple[bytes, dict[str, Any]]:
     return raw, body
 
 
-def request_options():
+def request_headers() -> list[tuple[str, str]]:
+    """Return the request's headers once, as a list (Werkzeug rebuilds them on every iteration)."""
+    return list(request.headers.items())
+
+
+def request_options(headers: list[tuple[str, str]]) -> RequestOptions:
     """Parse the request's gateway headers and remember its trace id for error responses."""
-    options = parse_request_headers(request.headers.items())
+    options = parse_request_headers(headers)
     request.environ["gateway.trace_id"] = options.trace_id
     return options
 
@@ -67,7 +81,8 @@ def request_options():
 def json_call(fn: str, path: str, schema: Schema | None, *, api_format: str = OPENAI) -> Call:
     """Build a validated ``Call`` for the JSON endpoint at ``path`` (relative to ``/v1``)."""
     state = current_state()
-    options = request_options()
+    headers = request_headers()
+    options = request_options(headers)
     raw, body = read_json_body(state.settings.max_json_bytes)
     if schema is not None:
         problem = validate(schema, body)
@@ -82,7 +97,7 @@ def json_call(fn: str, path: str, schema: Schema | None, *, api_format: str = OP
         fn=fn,
         method="POST",
         path=path,
-        headers=list(request.headers.items()),
+        headers=headers,
         options=options,
         body=body,
         raw=raw,
@@ -99,7 +114,8 @@ def stream_call(fn: str, path: str) -> Call:
     on ``params`` work on pass-through routes too.
     """
     state = current_state()
-    options = request_options()
+    headers = request_headers()
+    options = request_options(headers)
     ctype = (request.content_type or "").lower()
     length = request.content_length
     call = Call(
@@ -107,7 +123,7 @@ def stream_call(fn: str, path: str) -> Call:
         method=request.method,
         path=path,
         query=request.query_string.decode("latin-1"),
-        headers=list(request.headers.items()),
+        headers=headers,
         options=options,
         content_type=ctype,
         content_length=length,
@@ -124,9 +140,9 @@ def stream_call(fn: str, path: str) -> Call:
     return call
 
 
-def dispatch(call: Call) -> Response:
+def dispatch(call: Call, state: GatewayState | None = None) -> Response:
     """Route ``call`` through its plan and render the answer."""
-    state = current_state()
+    state = state or current_state()
     plan = compile_plan(call.options, state.registry, state.trusted, state.settings.max_retry_attempts)
     result = Router(state, call).route(plan)
     return render(result, call)
@@ -180,5 +196,5 @@ def trace_id() -> str:
     """Return the current request's trace id (the client's, or one generated for it)."""
     environ = request.environ
     if "gateway.trace_id" not in environ:
-        environ["gateway.trace_id"] = (request.headers.get("x-portkey-trace-id") or "").strip() or uuid.uuid4().hex
+        environ["gateway.trace_id"] = (request.headers.get("x-portkey-trace-id") or "").strip() or new_trace_id()
     return environ["gateway.trace_id"]

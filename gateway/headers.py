@@ -8,7 +8,7 @@ config's snake_case names so header options and config options merge directly.
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,6 +103,11 @@ def _bearer(value: str | None) -> str | None:
     return value or None
 
 
+def new_trace_id() -> str:
+    """Return a fresh random trace id (32 hex characters)."""
+    return os.urandom(16).hex()
+
+
 def parse_request_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> RequestOptions:
     """Build ``RequestOptions`` from request headers; raise ``BadRequest`` on malformed values."""
     items = headers.items() if isinstance(headers, Mapping) else headers
@@ -154,7 +159,7 @@ def parse_request_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]
             raise BadRequest("x-portkey-request-timeout must be positive", param="x-portkey-request-timeout")
     if raw.get("metadata"):
         opts.metadata = _json_header("x-portkey-metadata", raw["metadata"], dict)
-    opts.trace_id = (raw.get("trace-id") or "").strip() or uuid.uuid4().hex
+    opts.trace_id = (raw.get("trace-id") or "").strip() or new_trace_id()
     strict = (raw.get("strict-open-ai-compliance") or "").strip().lower()
     if strict == "false":
         opts.strict_compliance = False

@@ -14,10 +14,10 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 
-import requests
 import urllib3
 
 from gateway.sse import DONE, ServerSentEvent, SSEDecoder
+from gateway.upstream import UpstreamResponse
 
 log = logging.getLogger("gateway.relay")
 
@@ -29,12 +29,12 @@ _FINISHED = re.compile(r'"finish_reason"\s*:\s*"')
 class UpstreamEvents:
     """Iterate an upstream SSE response in batches of whole events."""
 
-    def __init__(self, response: requests.Response, idle_timeout: float) -> None:
+    def __init__(self, response: UpstreamResponse, idle_timeout: float) -> None:
         self.response = response
         self.idle_timeout = idle_timeout
         self.ended: str | None = None
         self.detail = ""
-        self._chunks = response.iter_content(chunk_size=None)
+        self._chunks = response.iter_content()
         self._decoder = SSEDecoder()
         self._held = bytearray()
 
@@ -59,7 +59,7 @@ class UpstreamEvents:
                 self.ended, self.detail = "cut", "the provider closed the stream in the middle of an event"
             else:
                 self.ended = "complete"
-        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
             if _is_timeout(exc):
                 self.ended = "stall"
                 self.detail = f"no data from the provider for {self.idle_timeout:g}s"
@@ -77,7 +77,7 @@ def _is_timeout(exc: BaseException) -> bool:
     seen = 0
     cur: BaseException | None = exc
     while cur is not None and seen < 8:
-        if isinstance(cur, (TimeoutError, urllib3.exceptions.ReadTimeoutError, requests.exceptions.Timeout)):
+        if isinstance(cur, (TimeoutError, urllib3.exceptions.ReadTimeoutError)):
             return True
         if "timed out" in str(cur):
             return True

@@ -1,0 +1,308 @@
+"""Benchmark the gateway against direct calls to the mock provider, in one run.
+
+Usage: ``python bench/run.py [--duration 10] [--workers 1] [--out bench/results]``
+
+Starts the mock provider (gunicorn, gevent) and the gateway (``gunicorn.conf.py``), then measures,
+for the gateway and for the mock directly: requests/s at concurrency 1 and 32, p50/p99 latency,
+the latency the gateway adds, stream time-to-first-byte, CPU-ms per proxied request (from
+``/proc/<worker>/stat``) and worker RSS after 10k and 20k requests. Uses ``wrk`` when installed,
+otherwise a Python load generator. Writes JSON and a markdown table under ``bench/results/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support import Server, start_gateway, start_mock  # noqa: E402
+
+CHAT = {
+    "model": "gpt-bench",
+    "messages": [
+        {"role": "system", "content": "You are terse."},
+        {"role": "user", "content": "Say hello in five words."},
+    ],
+}
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """Return user+system CPU seconds used so far by ``pids``."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of the full line)
+    return total / CLK_TCK
+
+
+def rss_mb(pid: int) -> float:
+    """Return the resident set size of ``pid`` in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Load:
+    """Run HTTP load with wrk, or with Python threads when wrk is missing."""
+
+    def __init__(self) -> None:
+        self.wrk = shutil.which("wrk")
+
+    def run(self, url: str, body: dict[str, Any], *, concurrency: int, duration: float) -> dict[str, float]:
+        """Return requests, seconds, rps, p50_ms, p99_ms and errors for one load run."""
+        if self.wrk:
+            return self._wrk(url, body, concurrency, duration)
+        return self._python(url, body, concurrency, duration)
+
+    def _wrk(self, url: str, body: dict[str, Any], concurrency: int, duration: float) -> dict:
+        env = {**os.environ, "BENCH_BODY": json.dumps(body)}
+        cmd = [
+            self.wrk,
+            "-t1",
+            f"-c{concurrency}",
+            f"-d{duration:g}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(ROOT / "bench" / "post.lua"),
+            url,
+        ]
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+        line = next(line for line in out.splitlines() if line.startswith("BENCH "))
+        requests, dur_us, p50, p99, non2xx, errors = (int(x) for x in line.split()[1:])
+        secs = dur_us / 1e6
+        return {
+            "requests": requests,
+            "seconds": secs,
+            "rps": requests / secs,
+            "p50_ms": p50 / 1000,
+            "p99_ms": p99 / 1000,
+            "errors": non2xx + errors,
+        }
+
+    def _python(self, url: str, body: dict[str, Any], concurrency: int, duration: float) -> dict:
+        host, _, rest = url.removeprefix("http://").partition("/")
+        path = "/" + rest
+        payload = json.dumps(body).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "Authorization": "Bearer sk-bench",
+            "x-portkey-provider": "openai",
+        }
+        latencies: list[float] = []
+        errors = [0]
+        lock = threading.Lock()
+        stop_at = time.monotonic() + duration
+
+        def worker() -> None:
+            conn = http.client.HTTPConnection(host, timeout=10)
+            while time.monotonic() < stop_at:
+                started = time.perf_counter()
+                conn.request("POST", path, body=payload, headers=headers)
+                resp = conn.getresponse()
+                resp.read()
+                elapsed = time.perf_counter() - started
+                with lock:
+                    latencies.append(elapsed)
+                    errors[0] += resp.status != 200
+
+        threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+        began = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        secs = time.monotonic() - began
+        latencies.sort()
+        return {
+            "requests": len(latencies),
+            "seconds": secs,
+            "rps": len(latencies) / secs,
+            "p50_ms": latencies[len(latencies) // 2] * 1000,
+            "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+            "errors": errors[0],
+        }
+
+
+def stream_ttfb(url: str, *, count: int, chunks: int = 20) -> dict[str, float]:
+    """Measure time to the first body byte and to the end of ``count`` sequential streams."""
+    host, _, rest = url.removeprefix("http://").partition("/")
+    conn = http.client.HTTPConnection(host, timeout=10)
+    body = json.dumps({**CHAT, "stream": True}).encode()
+    headers = {"Content-Type": "application/json", "Authorization": "Bearer sk-bench", "x-portkey-provider": "openai"}
+    ttfb: list[float] = []
+    totals: list[float] = []
+    for _ in range(count):
+        started = time.perf_counter()
+        conn.request("POST", "/" + rest, body=body, headers=headers)
+        resp = conn.getresponse()
+        first = resp.read1(65536)
+        ttfb.append(time.perf_counter() - started)
+        data = first + resp.read()
+        totals.append(time.perf_counter() - started)
+        if not data.rstrip().endswith(b"[DONE]"):
+            raise RuntimeError(f"stream did not complete: {data[-200:]!r}")
+    ttfb.sort()
+    return {
+        "ttfb_p50_ms": statistics.median(ttfb) * 1000,
+        "ttfb_p99_ms": ttfb[int(len(ttfb) * 0.99)] * 1000,
+        "total_p50_ms": statistics.median(totals) * 1000,
+    }
+
+
+def measure_cpu(server: Server, action: Callable[[], dict]) -> tuple[dict, float]:
+    """Run ``action`` and return its result and the CPU seconds ``server``'s workers spent."""
+    pids = server.worker_pids()
+    before = cpu_seconds(pids)
+    result = action()
+    return result, cpu_seconds(pids) - before
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per throughput run")
+    parser.add_argument("--workers", type=int, default=1, help="gateway workers")
+    parser.add_argument("--streams", type=int, default=300, help="sequential streams for TTFB")
+    parser.add_argument("--soak", type=int, default=10000, help="requests per soak phase (two phases)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    args = parser.parse_args()
+
+    logs = Path(tempfile.mkdtemp(prefix="bench-"))
+    mock = start_mock(logs)
+    base = mock.url + "/v1"
+    gateway = start_gateway(
+        logs,
+        workers=args.workers,
+        env={
+            "GATEWAY_PROVIDERS": json.dumps({"openai": {"base_url": base}}),
+        },
+    )
+    load = Load()
+    results: dict[str, Any] = {
+        "tool": "wrk" if load.wrk else "python",
+        "workers": args.workers,
+        "duration_s": args.duration,
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    try:
+        direct_url = base + "/chat/completions"
+        gw_url = gateway.url + "/v1/chat/completions"
+        # warm both paths (connection pools, imports, JIT-less caches)
+        load.run(direct_url, CHAT, concurrency=4, duration=2)
+        load.run(gw_url, CHAT, concurrency=4, duration=2)
+        for conc in (1, 32):
+            run, cpu = measure_cpu(
+                mock, lambda c=conc: load.run(direct_url, CHAT, concurrency=c, duration=args.duration)
+            )
+            run["mock_cpu_ms_per_request"] = cpu * 1000 / max(1, run["requests"])
+            results[f"direct_c{conc}"] = run
+            run, cpu = measure_cpu(
+                gateway, lambda c=conc: load.run(gw_url, CHAT, concurrency=c, duration=args.duration)
+            )
+            run["cpu_ms_per_request"] = cpu * 1000 / max(1, run["requests"])
+            results[f"gateway_c{conc}"] = run
+        results["added_p50_ms_c1"] = results["gateway_c1"]["p50_ms"] - results["direct_c1"]["p50_ms"]
+        results["added_p99_ms_c1"] = results["gateway_c1"]["p99_ms"] - results["direct_c1"]["p99_ms"]
+
+        stream_direct = stream_ttfb(base.replace("/v1", "/s/chunks=20/v1") + "/chat/completions", count=args.streams)
+        stream_gw, cpu = measure_cpu(gateway, lambda: stream_ttfb(gw_url, count=args.streams))
+        stream_gw["cpu_ms_per_stream"] = cpu * 1000 / args.streams
+        results["stream_direct"] = stream_direct
+        results["stream_gateway"] = stream_gw
+        results["stream_ttfb_added_ms"] = stream_gw["ttfb_p50_ms"] - stream_direct["ttfb_p50_ms"]
+
+        workers = gateway.worker_pids()
+        soak = []
+        done = 0
+        for phase in (1, 2):
+            while done < phase * args.soak:
+                done += load.run(gw_url, CHAT, concurrency=32, duration=2)["requests"]
+            soak.append(max(rss_mb(pid) for pid in workers))
+        results["soak_requests"] = done
+        results["rss_mb_after_10k"], results["rss_mb_after_20k"] = soak
+        results["rss_growth_mb"] = soak[1] - soak[0]
+    finally:
+        gateway.stop()
+        mock.stop()
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    table = render(results)
+    (args.out / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "latest.md").write_text(table)
+    print(table)
+    return 0
+
+
+def render(r: dict[str, Any]) -> str:
+    """Return the markdown table of a run."""
+    d1, g1, d32, g32 = r["direct_c1"], r["gateway_c1"], r["direct_c32"], r["gateway_c32"]
+    rows = [
+        ("Requests/s, concurrency 1", f"{d1['rps']:.0f}", f"{g1['rps']:.0f}", ""),
+        ("Requests/s, concurrency 32", f"{d32['rps']:.0f}", f"{g32['rps']:.0f}", ""),
+        (
+            "p50 / p99 latency c=1 (ms)",
+            f"{d1['p50_ms']:.2f} / {d1['p99_ms']:.2f}",
+            f"{g1['p50_ms']:.2f} / {g1['p99_ms']:.2f}",
+            "",
+        ),
+        (
+            "p50 / p99 latency c=32 (ms)",
+            f"{d32['p50_ms']:.2f} / {d32['p99_ms']:.2f}",
+            f"{g32['p50_ms']:.2f} / {g32['p99_ms']:.2f}",
+            "",
+        ),
+        ("Added p50 latency, c=1 (ms)", "", f"{r['added_p50_ms_c1']:.2f}", "<= 1.0"),
+        ("CPU per proxied request, c=32 (ms)", "", f"{g32['cpu_ms_per_request']:.3f}", "<= 0.8"),
+        ("CPU per proxied request, c=1 (ms)", "", f"{g1['cpu_ms_per_request']:.3f}", ""),
+        (
+            "Mock's own CPU per request, c=32 (ms; a Flask app that only answers)",
+            f"{d32['mock_cpu_ms_per_request']:.3f}",
+            "",
+            "",
+        ),
+        (
+            "Stream TTFB p50 (ms)",
+            f"{r['stream_direct']['ttfb_p50_ms']:.2f}",
+            f"{r['stream_gateway']['ttfb_p50_ms']:.2f}",
+            "",
+        ),
+        ("Stream TTFB added (ms)", "", f"{r['stream_ttfb_added_ms']:.2f}", "<= 2"),
+        ("CPU per relayed stream, 20 chunks (ms)", "", f"{r['stream_gateway']['cpu_ms_per_stream']:.3f}", ""),
+        (
+            "Worker RSS after 10k / 20k requests (MB)",
+            "",
+            f"{r['rss_mb_after_10k']:.1f} / {r['rss_mb_after_20k']:.1f}",
+            "<= 80, flat",
+        ),
+        ("RSS growth 10k -> 20k (MB)", "", f"{r['rss_growth_mb']:.2f}", "<= 5"),
+        ("Errors (all runs)", f"{d1['errors'] + d32['errors']}", f"{g1['errors'] + g32['errors']}", "0"),
+    ]
+    head = (
+        f"Benchmark {r['time']} ({r['tool']}, {r['workers']} gateway worker(s), {r['cpus']} CPUs, "
+        f"Python {r['python']}, {r['duration_s']:g}s per run; mock, gateway and load share the machine)\n\n"
+    )
+    lines = ["| Measure | Direct to mock | Through gateway | Target |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    return head + "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
