@@ -25,5 +25,7 @@ control_socket_disable = "GATEWAY_CONTROL_SOCKET" not in os.environ
 if not control_socket_disable:
     control_socket = os.environ["GATEWAY_CONTROL_SOCKET"]
 accesslog = os.environ.get("GATEWAY_ACCESSLOG") or None
+if os.environ.get("GATEWAY_ACCESSLOG_FORMAT"):
+    access_log_format = os.environ["GATEWAY_ACCESSLOG_FORMAT"]
 errorlog = "-"
 loglevel = os.environ.get("GATEWAY_LOGLEVEL", "info")

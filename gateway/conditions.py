@@ -108,6 +108,39 @@ def matches(query: Any, context: Mapping[str, Any]) -> bool:
     return True
 
 
+_COMPARISONS = frozenset({"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$regex"})
+
+
+def query_problem(query: Any) -> tuple[tuple, str] | None:
+    """Return ``(path within the query, message)`` for the first malformed part of ``query``, or None."""
+    if not isinstance(query, Mapping):
+        return (), "A conditional query must be an object"
+    for key, expected in query.items():
+        if key in ("$and", "$or"):
+            if not isinstance(expected, list) or not expected:
+                return (key,), f"{key} needs a non-empty list of queries"
+            for i, sub in enumerate(expected):
+                problem = query_problem(sub)
+                if problem is not None:
+                    return (key, i) + problem[0], problem[1]
+        elif key.startswith("$"):
+            return (key,), f"Unknown operator {key}"
+        elif isinstance(expected, Mapping) and expected and all(str(k).startswith("$") for k in expected):
+            for op, value in expected.items():
+                if op not in _COMPARISONS:
+                    return (key, op), f"Unknown operator {op}"
+                if op in ("$in", "$nin") and not isinstance(value, list):
+                    return (key, op), f"{op} needs a list"
+                if op == "$regex":
+                    if not isinstance(value, str):
+                        return (key, op), "$regex needs a string pattern"
+                    try:
+                        _regex(value)
+                    except RoutingError as exc:
+                        return (key, op), exc.message
+    return None
+
+
 def choose(conditions: list[dict[str, Any]], default: str | None, context: Mapping[str, Any]) -> str:
     """Return the target name of the first matching condition, else ``default``."""
     for condition in conditions:

@@ -65,10 +65,16 @@ def _unavailable(node: Node) -> Result:
 class Router:
     """Walk a plan for one call."""
 
-    def __init__(self, state: "GatewayState", call: Call, rng: Callable[[], float] = random.random) -> None:
+    def __init__(
+        self,
+        state: "GatewayState",
+        call: Call,
+        rng: Callable[[], float] = random.random,
+        caller: Callable[[Leaf], Result] | None = None,
+    ) -> None:
         self.state = state
         self.call = call
-        self.caller = LeafCaller(state, call)
+        self.caller = caller or LeafCaller(state, call)
         self.rng = rng
         self._context: dict[str, Any] | None = None
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.conditions import query_problem
 from gateway.configschema import config_error, parse_config
 from gateway.errors import BadRequest
 from gateway.headers import RequestOptions
@@ -252,6 +253,10 @@ class _Compiler:
                     raise config_error(
                         path + ("strategy", "conditions", i), "A condition needs a query object and a then target name."
                     )
+                problem = query_problem(cond["query"])
+                if problem is not None:
+                    where, message = problem
+                    raise config_error(path + ("strategy", "conditions", i, "query") + where, message)
                 if cond["then"] not in names:
                     raise config_error(
                         path + ("strategy", "conditions", i, "then"), f"Unknown target name: {cond['then']}"

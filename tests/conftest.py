@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from gateway import create_app
-from tests.support import Server, start_gateway, start_mock
+from tests.support import Server, start_gateway, start_mock, start_redis
 
 
 @pytest.fixture(autouse=True)
@@ -50,6 +50,14 @@ def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def mock(log_dir: Path) -> Iterator[Server]:
     """The mock provider, running under gunicorn."""
     server = start_mock(log_dir)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(log_dir: Path) -> Iterator[Server]:
+    """A real redis-server on loopback."""
+    server = start_redis(log_dir)
     yield server
     server.stop()
 

@@ -109,6 +109,28 @@ def start_mock(log_dir: Path, workers: int = 1) -> Server:
     return start(cmd, ready_path="/_mock/health", port=port, log_path=log_dir / f"mock-{port}.log")
 
 
+def start_redis(log_dir: Path) -> Server:
+    """Start a throwaway ``redis-server`` on loopback (no persistence)."""
+    port = free_port()
+    cmd = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    log_path = log_dir / f"redis-{port}.log"
+    log = open(log_path, "ab")
+    process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    server = Server(process, f"redis://127.0.0.1:{port}/0", log_path)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return server
+        except OSError:
+            time.sleep(0.05)
+    server.stop()
+    raise RuntimeError(f"redis-server did not start:\n{server.log()}")
+
+
 def start_gateway(log_dir: Path, env: dict[str, str] | None = None, workers: int = 1) -> Server:
     """Start the gateway with the project's ``gunicorn.conf.py``."""
     port = free_port()
