@@ -60,7 +60,7 @@ class UpstreamEvents:
             else:
                 self.ended = "complete"
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            if _is_timeout(exc):
+            if is_timeout(exc):
                 self.ended = "stall"
                 self.detail = f"no data from the provider for {self.idle_timeout:g}s"
             else:
@@ -73,7 +73,8 @@ class UpstreamEvents:
         self.response.close()
 
 
-def _is_timeout(exc: BaseException) -> bool:
+def is_timeout(exc: BaseException) -> bool:
+    """Return whether a transport error (or one it wraps) is a read timeout."""
     seen = 0
     cur: BaseException | None = exc
     while cur is not None and seen < 8:

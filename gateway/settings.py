@@ -32,6 +32,8 @@ DEFAULTS: dict[str, Any] = {
     "GATEWAY_TRUSTED_HOSTS": list(DEFAULT_TRUSTED_HOSTS),
     "GATEWAY_PROVIDERS": {},
     "GATEWAY_MAX_JSON_BYTES": 64 * 1024 * 1024,
+    "GATEWAY_MAX_IMAGE_BYTES": 20 * 1024 * 1024,
+    "GATEWAY_IMAGE_FETCH_TIMEOUT": 10.0,
     "GATEWAY_API_KEYS": [],
     "GATEWAY_REDIS_URL": "",
     "GATEWAY_MAX_RETRY_ATTEMPTS": 5,
@@ -112,6 +114,8 @@ class Settings:
     trusted_hosts: tuple[str, ...] = DEFAULT_TRUSTED_HOSTS
     providers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     max_json_bytes: int = DEFAULTS["GATEWAY_MAX_JSON_BYTES"]
+    max_image_bytes: int = DEFAULTS["GATEWAY_MAX_IMAGE_BYTES"]
+    image_fetch_timeout: float = DEFAULTS["GATEWAY_IMAGE_FETCH_TIMEOUT"]
     api_keys: tuple[str, ...] = ()
     redis_url: str = ""
     max_retry_attempts: int = DEFAULTS["GATEWAY_MAX_RETRY_ATTEMPTS"]
@@ -141,6 +145,8 @@ class Settings:
             trusted_hosts=tuple(h.lower() for h in merged["GATEWAY_TRUSTED_HOSTS"]),
             providers=dict(merged["GATEWAY_PROVIDERS"] or {}),
             max_json_bytes=number("GATEWAY_MAX_JSON_BYTES", int, 1),
+            max_image_bytes=number("GATEWAY_MAX_IMAGE_BYTES", int, 1),
+            image_fetch_timeout=number("GATEWAY_IMAGE_FETCH_TIMEOUT", float, 0.001),
             api_keys=tuple(merged["GATEWAY_API_KEYS"] or ()),
             redis_url=str(merged["GATEWAY_REDIS_URL"] or ""),
             max_retry_attempts=number("GATEWAY_MAX_RETRY_ATTEMPTS", int, 0),

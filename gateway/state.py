@@ -15,6 +15,7 @@ from typing import Any
 from flask import current_app
 
 from gateway.breaker import MemoryBreakerStore, RedisBreakerStore
+from gateway.credentials import TokenCache
 from gateway.headers import forwardable_request_headers
 from gateway.settings import Settings
 from gateway.ssrf import TrustedHosts
@@ -37,6 +38,7 @@ class GatewayState:
         self.sleep = sleep
         self.redis = _redis_client(settings.redis_url) if settings.redis_url else None
         self.breakers: Any = RedisBreakerStore(self.redis) if self.redis is not None else MemoryBreakerStore()
+        self.tokens = TokenCache()
 
     def forwardable(self, headers: Iterable[tuple[str, str]]):
         """Yield the client headers the generic proxy copies upstream."""

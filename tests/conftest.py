@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from gateway import create_app
-from tests.support import Server, start_gateway, start_mock, start_redis
+from tests.support import Server, sdk_client, start_gateway, start_mock, start_redis
 
 
 @pytest.fixture(autouse=True)
@@ -90,7 +90,7 @@ def mockctl(mock: Server) -> MockControl:
 
 def provider_env(mock: Server, **extra: str) -> dict[str, str]:
     """Environment pointing the OpenAI-compatible providers used in tests at the mock."""
-    providers = {pid: {"base_url": mock.url + "/v1"} for pid in ("openai", "groq", "together-ai")}
+    providers = {pid: {"base_url": mock.url + "/v1"} for pid in ("openai", "groq", "together-ai", "anthropic")}
     return {"GATEWAY_PROVIDERS": json.dumps(providers), "GATEWAY_RETRY_BASE_DELAY": "0.05", **extra}
 
 
@@ -118,11 +118,4 @@ def gateway(gateway_factory: Callable[..., Server]) -> Server:
 @pytest.fixture
 def openai_client(gateway: Server):
     """An official ``openai`` client whose only change is the base URL (plus the provider header)."""
-    from openai import OpenAI
-
-    return OpenAI(
-        base_url=gateway.url + "/v1",
-        api_key="sk-test-key",
-        max_retries=0,
-        default_headers={"x-portkey-provider": "openai"},
-    )
+    return sdk_client(gateway, "openai")

@@ -137,3 +137,15 @@ def start_gateway(log_dir: Path, env: dict[str, str] | None = None, workers: int
     full_env = {"GATEWAY_WORKERS": str(workers), "GATEWAY_GRACEFUL_TIMEOUT": "2", **(env or {})}
     cmd = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}", "wsgi:app"]
     return start(cmd, ready_path="/healthz", port=port, log_path=log_dir / f"gateway-{port}.log", env=full_env)
+
+
+def sdk_client(gateway: Server, provider: str, key: str = "sk-test-key", **headers: str):
+    """An official ``openai`` SDK client for ``provider`` through ``gateway`` (only the base URL changed)."""
+    from openai import OpenAI
+
+    return OpenAI(
+        base_url=gateway.url + "/v1",
+        api_key=key,
+        max_retries=0,
+        default_headers={"x-portkey-provider": provider, **headers},
+    )

@@ -130,7 +130,7 @@ _ENTRIES: tuple[ProviderSpec, ...] = (
         "https://api.anthropic.com/v1",
         auth="header:x-api-key",
         headers={"anthropic-version": "2023-06-01"},
-        endpoints=frozenset(),
+        endpoints=frozenset({"chatComplete", "messages", "messagesCountTokens"}),
         adapter="anthropic",
     ),
     ProviderSpec(

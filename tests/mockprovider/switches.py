@@ -17,6 +17,8 @@ Switches (comma separated ``name=value``):
 ``split``          write each event in two pieces, split inside the JSON
 ``text``           the answer's text (default: echo of the last user message)
 ``tool_calls``     answer with N parallel tool calls
+``error_after``    native streams: send an in-band error event after N frames
+``cache_read``     report N cached prompt tokens (providers with prompt caching)
 """
 
 from __future__ import annotations
@@ -42,9 +44,11 @@ class Switches:
     split: bool = False
     text: str = ""
     tool_calls: int = 0
+    error_after: int = -1
+    cache_read: int = 0
 
 
-_INT = {"status", "fail_times", "chunks", "cut_after", "stall_after", "tool_calls"}
+_INT = {"status", "fail_times", "chunks", "cut_after", "stall_after", "tool_calls", "error_after", "cache_read"}
 _FLOAT = {"delay_ms", "chunk_delay_ms", "stall_ms"}
 _BOOL = {"no_done", "crlf", "split"}
 

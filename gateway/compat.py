@@ -1,0 +1,121 @@
+"""Exchange with an OpenAI-compatible provider: the client's bytes out, the provider's bytes back.
+
+The body is forwarded unchanged unless override params or a ``developer`` role require a
+rewrite; responses and streams are relayed as they are, errors are re-wrapped in OpenAI's
+envelope with the provider's name.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gateway.headers import upstream_response_headers
+from gateway.outcomes import gateway_exception, stream_failed_early, stream_headers, without_type
+from gateway.relay import UpstreamEvents, openai_passthrough, prime
+from gateway.result import Result, json_result
+from gateway.streams import OpenAIEncoder
+from gateway.targets import Leaf
+from gateway.upstream import Timeout, UpstreamFailure, UpstreamResponse
+from translators import openai as openai_translator
+from translators.providers import ENDPOINT_PATHS
+
+if TYPE_CHECKING:
+    from gateway.attempt import LeafCaller
+
+
+def provider_headers(caller: "LeafCaller", leaf: Leaf, base: dict[str, str]) -> dict[str, str]:
+    """Add auth, static and forwarded headers to ``base``; names compared case-insensitively, later wins."""
+    headers = base
+    for name, value in openai_translator.request_headers(leaf.spec, leaf.api_key, leaf.options).items():
+        headers[name.lower()] = value
+    if caller.call.method in ("GET", "HEAD"):
+        headers.pop("content-type", None)
+    forward_client_headers(caller, leaf, headers)
+    return headers
+
+
+def forward_client_headers(caller: "LeafCaller", leaf: Leaf, headers: dict[str, str]) -> None:
+    """Copy the client headers named in the leaf's ``forward_headers`` (they override provider headers)."""
+    if leaf.forward_headers:
+        for name, value in caller.call.headers:
+            if name.lower() in leaf.forward_headers:
+                headers[name.lower()] = value
+
+
+def relayed_headers(response: UpstreamResponse) -> list[tuple[str, str]]:
+    """The provider's response headers fit to relay."""
+    return upstream_response_headers(response.headers.items())
+
+
+class CompatExchange:
+    """An OpenAI-format request to an OpenAI-compatible provider."""
+
+    method = "POST"
+
+    def __init__(self, caller: "LeafCaller", leaf: Leaf, url: str, headers: dict[str, str], body: Any) -> None:
+        self.caller = caller
+        self.leaf = leaf
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.stream = caller.call.stream
+
+    @classmethod
+    def prepare(cls, caller: "LeafCaller", leaf: Leaf) -> "CompatExchange | Result":
+        """Build the exchange, or the gateway error that prevents it."""
+        call = caller.call
+        if not leaf.spec.serves(call.fn):
+            return gateway_exception(leaf, 400, f"{call.fn} is not supported by {leaf.provider}")
+        url = (leaf.custom_host or leaf.spec.base_url) + ENDPOINT_PATHS.get(call.fn, call.path)
+        headers = provider_headers(caller, leaf, {"content-type": "application/json"})
+        body = openai_translator.request_body(leaf.spec, call.body, call.raw, leaf.override_params)
+        return cls(caller, leaf, url, headers, body)
+
+    def handle(self, response: UpstreamResponse, timeout: Timeout) -> Result:
+        """Relay the provider's answer."""
+        leaf = self.leaf
+        relayed = relayed_headers(response)
+        content_type = response.headers.get("content-type", "")
+        if response.status_code >= 400:
+            payload = openai_translator.error_envelope(
+                leaf.provider, response.status_code, response.content, content_type
+            )
+            response.close()
+            return json_result(
+                response.status_code,
+                payload,
+                headers=without_type(relayed),
+                provider=leaf.provider,
+                path=leaf.path,
+                error_origin=leaf.provider,
+            )
+        if self.stream and content_type.startswith("text/event-stream"):
+            return self._stream(response, relayed, timeout)
+        return Result(
+            response.status_code,
+            without_type(relayed),
+            body=response.content,
+            content_type=content_type or "application/json",
+            provider=leaf.provider,
+            path=leaf.path,
+        )
+
+    def _stream(self, response: UpstreamResponse, relayed: list[tuple[str, str]], timeout: Timeout) -> Result:
+        leaf = self.leaf
+        source = UpstreamEvents(response, timeout.read)
+        with self.caller.deadline(timeout):
+            batches, first = prime(source)
+        if first is None:
+            source.close()
+            if source.ended == "stall" and timeout.total is not None:
+                raise UpstreamFailure("timeout", source.detail, timeout.total)
+            return stream_failed_early(leaf, source.detail or "the provider ended the stream before any event")
+        stream = openai_passthrough(source, batches, first, OpenAIEncoder(leaf.provider).error)
+        return Result(
+            response.status_code,
+            stream_headers(relayed),
+            stream=stream,
+            content_type="text/event-stream",
+            provider=leaf.provider,
+            path=leaf.path,
+        )

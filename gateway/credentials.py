@@ -1,0 +1,72 @@
+"""Resolve provider credentials that need I/O (OAuth tokens, assumed roles), cached until expiry.
+
+Translators are pure; when a provider needs a token first (Vertex AI service accounts, Azure
+Entra, Bedrock assumed roles), the gateway fetches it here and passes it in
+``Target.credentials``. Tokens are cached per credential (a hash of its secret parts) until
+shortly before they expire, so a busy gateway asks each token endpoint about once an hour.
+Provider-specific fetchers live in ``gateway/auth_<name>.py`` and expose
+``resolve(state, leaf, cache) -> dict``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gateway.state import GatewayState
+    from gateway.targets import Leaf
+
+#: Translator adapter name -> module with a ``resolve`` function, for providers that need one.
+RESOLVERS = {
+    "vertex": "gateway.auth_google",
+    "azure": "gateway.auth_azure",
+    "bedrock": "gateway.auth_aws",
+}
+
+#: Refresh tokens this long before they expire.
+EXPIRY_MARGIN = 60.0
+
+
+def cache_key(*parts: Any) -> str:
+    """Return a secret-free cache key for credential material."""
+    return hashlib.sha256("\x1f".join(repr(p) for p in parts).encode()).hexdigest()
+
+
+class TokenCache:
+    """A small TTL cache of tokens, keyed by ``cache_key(...)``."""
+
+    def __init__(self, clock: Callable[[], float] = time.time, max_entries: int = 1024) -> None:
+        self._clock = clock
+        self._max = max_entries
+        self._items: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+        self.fetches = 0
+
+    def get_or_fetch(self, key: str, fetch: Callable[[], tuple[Any, float]]) -> Any:
+        """Return the cached value for ``key``, or call ``fetch() -> (value, expires_at)`` and cache it."""
+        now = self._clock()
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None and hit[0] - EXPIRY_MARGIN > now:
+                return hit[1]
+        value, expires_at = fetch()
+        with self._lock:
+            self.fetches += 1
+            if len(self._items) >= self._max:
+                self._items.pop(next(iter(self._items)))
+            self._items[key] = (expires_at, value)
+        return value
+
+
+def resolve(state: "GatewayState", leaf: "Leaf") -> dict[str, Any]:
+    """Return the I/O-resolved credentials a leaf's translator needs (empty when none)."""
+    module_name = RESOLVERS.get(leaf.spec.adapter)
+    if module_name is None:
+        return {}
+    module = importlib.import_module(module_name)
+    return module.resolve(state, leaf, state.tokens)

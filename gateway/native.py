@@ -1,0 +1,184 @@
+"""Exchange with a provider through its translator (Anthropic, Gemini, Bedrock, Cohere, ...).
+
+The gateway side of translation: resolve credentials that need I/O, download images the
+provider needs as bytes, let the translator build the native request, then map the native
+answer, error or stream back to OpenAI's format. OpenAI params a provider cannot take are
+named in ``x-portkey-unmapped-params`` rather than dropped silently.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from gateway import credentials
+from gateway.compat import forward_client_headers, relayed_headers
+from gateway.errors import ProviderError
+from gateway.eventstream import AWSEventStream
+from gateway.fetch import fetch_all
+from gateway.outcomes import error_result, gateway_exception, stream_failed_early, stream_headers, without_type
+from gateway.relay import UpstreamEvents, prime
+from gateway.result import Result, json_result
+from gateway.streams import OpenAIEncoder, first_chunks, to_stream_events, translated
+from gateway.targets import Leaf
+from gateway.upstream import Timeout, UpstreamFailure, UpstreamResponse
+from translators.base import InvalidResponse, StreamError, Target, TranslationError, Translator
+
+if TYPE_CHECKING:
+    from gateway.attempt import LeafCaller
+
+#: Adapter name (``ProviderSpec.adapter``) -> translator module exposing ``TRANSLATOR``.
+TRANSLATOR_MODULES = {
+    "anthropic": "translators.anthropic",
+    "google": "translators.google",
+    "vertex": "translators.vertex",
+    "bedrock": "translators.bedrock",
+    "azure": "translators.azure",
+    "cohere": "translators.cohere",
+    "mistral": "translators.mistral",
+}
+
+_loaded: dict[str, Translator] = {}
+
+
+def translator_for(adapter: str) -> Translator:
+    """Return the translator of ``adapter`` (imported on first use)."""
+    translator = _loaded.get(adapter)
+    if translator is None:
+        translator = importlib.import_module(TRANSLATOR_MODULES[adapter]).TRANSLATOR
+        _loaded[adapter] = translator
+    return translator
+
+
+class NativeExchange:
+    """A request translated for one provider."""
+
+    def __init__(
+        self,
+        caller: "LeafCaller",
+        leaf: Leaf,
+        translator: Translator,
+        target: Target,
+        body: dict[str, Any],
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        payload: bytes | None,
+        unmapped: list[str],
+    ) -> None:
+        self.caller = caller
+        self.leaf = leaf
+        self.translator = translator
+        self.target = target
+        self.request_body = body
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = payload
+        self.unmapped = unmapped
+        self.stream = caller.call.stream
+
+    @classmethod
+    def prepare(cls, caller: "LeafCaller", leaf: Leaf) -> "NativeExchange | Result":
+        """Translate the call for ``leaf``, or return the error that prevents it."""
+        call = caller.call
+        translator = translator_for(leaf.spec.adapter)
+        if not translator.supports(call.fn):
+            return gateway_exception(leaf, 400, f"{call.fn} is not supported by {leaf.provider}")
+        body = dict(call.body or {})
+        if leaf.override_params:
+            body.update(leaf.override_params)
+        try:
+            creds = credentials.resolve(caller.state, leaf)
+        except ProviderError as error:
+            return error_result(leaf, error)
+        fetched = fetch_all(caller.state, translator.images_to_fetch(call.fn, body))
+        target = Target(
+            provider=leaf.provider,
+            base_url=leaf.spec.base_url,
+            custom_host=leaf.custom_host,
+            api_key=leaf.api_key,
+            options=leaf.options,
+            strict=leaf.strict,
+            credentials=creds,
+            fetched=fetched,
+        )
+        try:
+            built = translator.build_request(call.fn, body, target, call.stream)
+        except TranslationError as exc:
+            return gateway_exception(leaf, 400, exc.message, param=exc.param)
+        request = built.request
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        forward_client_headers(caller, leaf, headers)
+        return cls(
+            caller, leaf, translator, target, body, request.method, request.url, headers, request.body, built.unmapped
+        )
+
+    def _headers(self, response: UpstreamResponse) -> list[tuple[str, str]]:
+        headers = without_type(relayed_headers(response))
+        if self.unmapped:
+            headers.append(("x-portkey-unmapped-params", ",".join(self.unmapped)))
+        return headers
+
+    def handle(self, response: UpstreamResponse, timeout: Timeout) -> Result:
+        """Map the provider's answer to OpenAI's format."""
+        leaf, call = self.leaf, self.caller.call
+        if response.status_code >= 400:
+            content_type = response.headers.get("content-type", "")
+            payload = self.translator.parse_error(response.status_code, response.content, content_type, self.target)
+            response.close()
+            return json_result(
+                response.status_code,
+                payload,
+                headers=self._headers(response),
+                provider=leaf.provider,
+                path=leaf.path,
+                error_origin=leaf.provider,
+            )
+        if self.stream:
+            return self._stream(response, timeout)
+        try:
+            answer = self.translator.parse_response(call.fn, response.content, self.target, self.request_body)
+        except InvalidResponse as exc:
+            return error_result(leaf, ProviderError(leaf.provider, 502, exc.message, error_type="invalid_response"))
+        return Result(
+            response.status_code,
+            self._headers(response),
+            body=orjson.dumps(answer),
+            provider=leaf.provider,
+            path=leaf.path,
+        )
+
+    def _stream(self, response: UpstreamResponse, timeout: Timeout) -> Result:
+        leaf = self.leaf
+        if self.translator.stream_format == "aws-eventstream":
+            source: Any = AWSEventStream(response, timeout.read)
+        else:
+            source = UpstreamEvents(response, timeout.read)
+        mapper = self.translator.stream(self.caller.call.fn, self.target, self.request_body)
+        with self.caller.deadline(timeout):
+            batches, first = prime(source)
+        if first is None:
+            source.close()
+            if source.ended == "stall" and timeout.total is not None:
+                raise UpstreamFailure("timeout", source.detail, timeout.total)
+            return stream_failed_early(leaf, source.detail or "the provider ended the stream before any event")
+        try:
+            chunks = first_chunks(mapper, to_stream_events(first[1]))
+        except StreamError as exc:
+            source.close()
+            error = ProviderError(
+                leaf.provider, exc.status or 502, f"{leaf.provider} error: {exc.message}", error_type=exc.code
+            )
+            return error_result(leaf, error, network=exc.status is None or exc.status >= 500)
+        stream = translated(source, batches, chunks, mapper, OpenAIEncoder(leaf.provider))
+        return Result(
+            response.status_code,
+            stream_headers(self._headers(response)),
+            stream=stream,
+            content_type="text/event-stream",
+            provider=leaf.provider,
+            path=leaf.path,
+        )

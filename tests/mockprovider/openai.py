@@ -1,0 +1,121 @@
+"""OpenAI wire format: chat completions, completions, embeddings, models, downloads and an echo route."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+import orjson
+from flask import Blueprint, Response, request
+
+from tests.mockprovider import openai_wire
+from tests.mockprovider.common import (
+    begin,
+    delay,
+    json_body,
+    json_response,
+    record,
+    scripted_failure,
+    sse_frames,
+    stream,
+    switches,
+)
+
+bp = Blueprint("mock_openai", __name__)
+
+
+def data_events(payloads: list[bytes]) -> list[tuple[str | None, bytes]]:
+    return [(None, p) for p in payloads]
+
+
+@bp.post("/v1/chat/completions")
+def chat() -> Response:
+    sw = switches()
+    raw, body = json_body()
+    failure = begin(sw, raw)
+    if failure is not None:
+        return failure
+    if body.get("stream") is True:
+        return stream(sw, sse_frames(sw, data_events(openai_wire.chat_stream(body, sw))))
+    return json_response(
+        openai_wire.chat_completion(body, sw), headers={"x-request-id": "req-mock", "openai-processing-ms": "1"}
+    )
+
+
+@bp.post("/v1/completions")
+def completions() -> Response:
+    sw = switches()
+    raw, body = json_body()
+    failure = begin(sw, raw)
+    if failure is not None:
+        return failure
+    if body.get("stream") is True:
+        return stream(sw, sse_frames(sw, data_events(openai_wire.completion_stream(body, sw))))
+    return json_response(openai_wire.completion(body, sw))
+
+
+@bp.post("/v1/embeddings")
+def embeddings() -> Response:
+    sw = switches()
+    raw, body = json_body()
+    failure = begin(sw, raw)
+    if failure is not None:
+        return failure
+    return json_response(openai_wire.embeddings(body))
+
+
+@bp.get("/v1/models")
+def models() -> Response:
+    sw = switches()
+    failure = begin(sw, b"")
+    if failure is not None:
+        return failure
+    return json_response(openai_wire.model_list())
+
+
+@bp.get("/v1/download/<int:size>")
+def download(size: int) -> Response:
+    """Stream ``size`` bytes of a repeating pattern (binary pass-through and memory tests)."""
+    record(switches(), b"")
+    block = bytes(range(256)) * 256
+
+    def generate() -> Iterator[bytes]:
+        left = size
+        while left > 0:
+            piece = block[: min(left, len(block))]
+            left -= len(piece)
+            yield piece
+
+    return Response(generate(), content_type="application/octet-stream")
+
+
+@bp.route("/v1/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def echo(rest: str) -> Response:
+    """Echo what arrived: method, path, query, headers, body size and digest (body read in blocks)."""
+    sw = switches()
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    while True:
+        block = request.stream.read(64 * 1024)
+        if not block:
+            break
+        size += len(block)
+        digest.update(block)
+        if len(head) < 4096:
+            head += block[: 4096 - len(head)]
+    ordinal = record(sw, head, size=size, digest=digest.hexdigest())
+    delay(sw)
+    failure = scripted_failure(sw, ordinal)
+    if failure is not None:
+        return failure
+    payload = {
+        "method": request.method,
+        "path": "/v1/" + rest,
+        "query": request.query_string.decode("latin-1"),
+        "content_type": request.content_type,
+        "size": size,
+        "sha256": digest.hexdigest(),
+        "headers": {k.lower(): v for k, v in request.headers.items()},
+    }
+    return Response(orjson.dumps(payload), content_type="application/json", headers={"x-mock-echo": "1"})

@@ -1,0 +1,484 @@
+"""Map OpenAI Chat Completions to Anthropic's Messages API and back, streams included.
+
+Request facts (docs.anthropic.com, Messages API): ``POST /v1/messages`` with ``x-api-key`` and
+``anthropic-version``; ``max_tokens`` is required (default here: 4096, or the thinking budget
+plus 4096); every system/developer message becomes a ``system`` text block, in order;
+consecutive tool results travel in one user turn; ``response_format`` maps to
+``output_config.format`` (structured outputs). Usage reports ``prompt_tokens`` including cache
+reads and writes (OpenAI semantics) and keeps the raw cache counts. Streamed tool calls get
+``index`` = ordinal of their ``tool_use`` block and ``id`` = the block's id, so parallel calls
+never collide. The message mapping is reused for Claude on Vertex AI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from translators.base import (
+    Built,
+    ChunkWriter,
+    HttpRequest,
+    InvalidResponse,
+    StreamError,
+    StreamEvent,
+    Target,
+    TranslationError,
+    arguments_object,
+    chat_completion,
+    data_url,
+    error_envelope,
+    finish_reason,
+    image_url_of,
+    include_usage,
+    json_bytes,
+    loads_or_none,
+    max_tokens_of,
+    merge_native,
+    parts_of,
+    stop_list,
+    unmapped,
+    usage,
+)
+
+DEFAULT_VERSION = "2023-06-01"
+DEFAULT_MAX_TOKENS = 4096
+#: ``reasoning_effort`` -> thinking budget (tokens).
+THINKING_BUDGETS = {"low": 1024, "medium": 4096, "high": 16384}
+
+FINISH = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "pause_turn": "stop",
+    "tool_use": "tool_calls",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "refusal": "content_filter",
+}
+
+#: OpenAI params this translator maps, plus Anthropic-native top-level params passed through as-is.
+HANDLED = frozenset(
+    {
+        "max_tokens",
+        "max_completion_tokens",
+        "temperature",
+        "top_p",
+        "stop",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "response_format",
+        "user",
+        "reasoning_effort",
+        "n",
+        "top_k",
+        "thinking",
+        "metadata",
+        "service_tier",
+        "container",
+        "mcp_servers",
+        "context_management",
+    }
+)
+_NATIVE_PASSTHROUGH = ("top_k", "thinking", "service_tier", "container", "mcp_servers", "context_management")
+
+
+# -- request -------------------------------------------------------------------------------------
+
+
+def _image_block(url: str, part_type: str = "image") -> dict[str, Any]:
+    parsed = data_url(url)
+    if parsed is not None:
+        media_type, data = parsed
+        kind = "document" if media_type == "application/pdf" else part_type
+        return {"type": kind, "source": {"type": "base64", "media_type": media_type, "data": data}}
+    return {"type": part_type, "source": {"type": "url", "url": url}}
+
+
+def _content_block(part: Mapping[str, Any], role: str) -> dict[str, Any]:
+    kind = part.get("type")
+    if kind == "text":
+        block: dict[str, Any] = {"type": "text", "text": part.get("text", "")}
+    elif kind == "image_url":
+        url = image_url_of(part)
+        if not url:
+            raise TranslationError("image_url parts need a url", "messages")
+        block = _image_block(url)
+    elif kind == "file":
+        file = part.get("file") or {}
+        if file.get("file_data"):
+            block = _image_block(file["file_data"], "document")
+        elif file.get("file_url") or file.get("url"):
+            block = {"type": "document", "source": {"type": "url", "url": file.get("file_url") or file.get("url")}}
+        else:
+            raise TranslationError("file parts need file_data or file_url for anthropic", "messages")
+    elif kind in ("thinking", "redacted_thinking", "tool_use", "tool_result", "image", "document", "search_result"):
+        block = {k: v for k, v in part.items() if k != "cache_control"}  # an Anthropic-native block
+    else:
+        raise TranslationError(f"{kind} content is not supported by anthropic ({role} message)", "messages")
+    if "cache_control" in part:
+        block["cache_control"] = part["cache_control"]
+    return block
+
+
+def _tool_result(message: Mapping[str, Any]) -> dict[str, Any]:
+    content = message.get("content")
+    if isinstance(content, list):
+        result_content: Any = [_content_block(p, "tool") for p in parts_of(content)]
+    else:
+        result_content = content if isinstance(content, str) else ""
+    return {"type": "tool_result", "tool_use_id": message.get("tool_call_id", ""), "content": result_content}
+
+
+def _assistant_blocks(message: Mapping[str, Any]) -> list[dict[str, Any]]:
+    blocks = [_content_block(p, "assistant") for p in parts_of(message.get("content"))]
+    blocks = [b for b in blocks if not (b.get("type") == "text" and not b.get("text"))]
+    for call in message.get("tool_calls") or []:
+        function = call.get("function") or {}
+        blocks.append(
+            {
+                "type": "tool_use",
+                "id": call.get("id", ""),
+                "name": function.get("name", ""),
+                "input": arguments_object(function.get("arguments")),
+            }
+        )
+    return blocks
+
+
+def convert_messages(messages: list[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Return Anthropic ``(system blocks, messages)``: system/developer text in order, tool results merged."""
+    system: list[dict[str, Any]] = []
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        role = message.get("role")
+        if role in ("system", "developer"):
+            for part in parts_of(message.get("content")):
+                if part.get("type") == "text":
+                    block = {"type": "text", "text": part.get("text", "")}
+                    if "cache_control" in part:
+                        block["cache_control"] = part["cache_control"]
+                    system.append(block)
+            continue
+        if role == "assistant":
+            turn_role, blocks = "assistant", _assistant_blocks(message)
+        elif role in ("tool", "function"):
+            turn_role, blocks = "user", [_tool_result(message)]
+        else:
+            turn_role, blocks = "user", [_content_block(p, "user") for p in parts_of(message.get("content"))]
+        if not blocks:
+            continue
+        if out and out[-1]["role"] == turn_role:
+            out[-1]["content"].extend(blocks)
+        else:
+            out.append({"role": turn_role, "content": blocks})
+    return system, out
+
+
+def _tools(tools: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for tool in tools:
+        if tool.get("type") != "function":
+            out.append(dict(tool))  # an Anthropic server tool (web_search, ...)
+            continue
+        function = tool.get("function") or {}
+        schema = dict(function.get("parameters") or {})
+        schema.setdefault("type", "object")
+        entry: dict[str, Any] = {
+            "name": function.get("name", ""),
+            "description": function.get("description", ""),
+            "input_schema": schema,
+        }
+        if function.get("strict") is True:
+            entry["strict"] = True
+        if "cache_control" in tool:
+            entry["cache_control"] = tool["cache_control"]
+        out.append(entry)
+    return out
+
+
+def _tool_choice(choice: Any, parallel: Any) -> dict[str, Any] | None:
+    mapped: dict[str, Any] | None
+    if choice is None:
+        mapped = None
+    elif choice == "auto":
+        mapped = {"type": "auto"}
+    elif choice == "none":
+        mapped = {"type": "none"}
+    elif choice == "required":
+        mapped = {"type": "any"}
+    elif isinstance(choice, Mapping) and isinstance(choice.get("function"), Mapping):
+        mapped = {"type": "tool", "name": choice["function"].get("name", "")}
+    else:
+        raise TranslationError("tool_choice is not understood", "tool_choice")
+    if parallel is False:
+        mapped = {**(mapped or {"type": "auto"}), "disable_parallel_tool_use": True}
+    return mapped
+
+
+def _output_format(response_format: Any) -> dict[str, Any] | None:
+    if not isinstance(response_format, Mapping):
+        return None
+    kind = response_format.get("type")
+    if kind == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema")
+        if not isinstance(schema, Mapping):
+            raise TranslationError("response_format.json_schema.schema is required", "response_format")
+        return {"type": "json_schema", "schema": schema}
+    if kind == "json_object":
+        return {"type": "json_schema", "schema": {"type": "object"}}
+    return None
+
+
+def messages_body(body: Mapping[str, Any], *, include_model: bool = True) -> dict[str, Any]:
+    """Build the Anthropic Messages request body from an OpenAI chat request."""
+    if body.get("n") not in (None, 1):
+        raise TranslationError("n > 1 is not supported by anthropic", "n")
+    system, messages = convert_messages(body.get("messages") or [])
+    out: dict[str, Any] = {}
+    if include_model:
+        if not body.get("model"):
+            raise TranslationError("model is required", "model")
+        out["model"] = body["model"]
+    out["messages"] = messages
+    if system:
+        out["system"] = system
+    thinking = body.get("thinking")
+    effort = body.get("reasoning_effort")
+    if thinking is None and effort in THINKING_BUDGETS:
+        thinking = {"type": "enabled", "budget_tokens": THINKING_BUDGETS[effort]}
+    max_tokens = max_tokens_of(body)
+    if max_tokens is None:
+        budget = thinking.get("budget_tokens", 0) if isinstance(thinking, Mapping) else 0
+        max_tokens = DEFAULT_MAX_TOKENS + (budget or 0)
+    out["max_tokens"] = max_tokens
+    if body.get("temperature") is not None:
+        out["temperature"] = min(1.0, max(0.0, float(body["temperature"])))
+    if body.get("top_p") is not None:
+        out["top_p"] = body["top_p"]
+    stops = stop_list(body.get("stop"))
+    if stops:
+        out["stop_sequences"] = stops
+    if body.get("tools"):
+        out["tools"] = _tools(body["tools"])
+        choice = _tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls"))
+        if choice is not None:
+            out["tool_choice"] = choice
+    output_format = _output_format(body.get("response_format"))
+    if output_format is not None:
+        out["output_config"] = {"format": output_format}
+    if isinstance(body.get("user"), str):
+        out["metadata"] = {"user_id": body["user"]}
+    if thinking is not None:
+        out["thinking"] = thinking
+    for key in _NATIVE_PASSTHROUGH:
+        if key in body and key != "thinking":
+            out[key] = body[key]
+    if body.get("stream") is True:
+        out["stream"] = True
+    return merge_native(out, body)
+
+
+def headers(target: Target) -> dict[str, str]:
+    """Anthropic auth and version headers."""
+    out = {
+        "content-type": "application/json",
+        "anthropic-version": str(target.option("anthropic_version", default=DEFAULT_VERSION)),
+    }
+    if target.api_key:
+        out["x-api-key"] = target.api_key
+    beta = target.option("anthropic_beta")
+    if beta:
+        out["anthropic-beta"] = beta if isinstance(beta, str) else ",".join(beta)
+    return out
+
+
+# -- response ------------------------------------------------------------------------------------
+
+
+def message_usage(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Map Anthropic usage to OpenAI's: prompt tokens include cache reads and writes."""
+    read = int(raw.get("cache_read_input_tokens") or 0)
+    created = int(raw.get("cache_creation_input_tokens") or 0)
+    prompt = int(raw.get("input_tokens") or 0) + read + created
+    completion = int(raw.get("output_tokens") or 0)
+    out = usage(prompt, completion, cached=read)
+    out["prompt_tokens_details"]["cache_creation_tokens"] = created
+    if read:
+        out["cache_read_input_tokens"] = read
+    if created:
+        out["cache_creation_input_tokens"] = created
+    return out
+
+
+def to_chat_completion(message: Mapping[str, Any], target: Target) -> dict[str, Any]:
+    """Map an Anthropic ``message`` to an OpenAI ``chat.completion``."""
+    text: list[str] = []
+    thinking: list[str] = []
+    calls: list[dict[str, Any]] = []
+    blocks = message.get("content") or []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "text":
+            text.append(block.get("text", ""))
+        elif kind == "thinking":
+            thinking.append(block.get("thinking", ""))
+        elif kind == "tool_use":
+            calls.append(
+                {
+                    "id": block.get("id", ""),
+                    "type": "function",
+                    "function": {
+                        "name": block.get("name", ""),
+                        "arguments": orjson.dumps(block.get("input", {})).decode(),
+                    },
+                }
+            )
+    reply: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text or not calls else None}
+    if calls:
+        reply["tool_calls"] = calls
+    if thinking:
+        reply["reasoning_content"] = "".join(thinking)
+    if not target.strict:
+        reply["content_blocks"] = blocks
+    return chat_completion(
+        id=message.get("id", ""),
+        model=message.get("model", ""),
+        provider=target.provider,
+        message=reply,
+        finish=finish_reason(message.get("stop_reason") or "end_turn", FINISH, target.strict),
+        usage=message_usage(message.get("usage") or {}),
+    )
+
+
+def to_error(status: int, body: bytes, target: Target) -> dict[str, Any]:
+    """Map an Anthropic error body to OpenAI's envelope."""
+    parsed = loads_or_none(body)
+    error = parsed.get("error") if isinstance(parsed, Mapping) else None
+    if isinstance(error, Mapping):
+        return error_envelope(target.provider, str(error.get("message", "")), error.get("type"))
+    text = body.decode("utf-8", "replace").strip()[:1000] or f"HTTP {status}"
+    return error_envelope(target.provider, text)
+
+
+# -- stream --------------------------------------------------------------------------------------
+
+
+class AnthropicStream:
+    """Map Anthropic stream events to OpenAI chunks."""
+
+    def __init__(self, target: Target, request: Mapping[str, Any]) -> None:
+        self.target = target
+        self.writer = ChunkWriter(
+            id="", model=str(request.get("model", "")), provider=target.provider, include_usage=include_usage(request)
+        )
+        self.completed = False
+        self.usage: dict[str, Any] = {}
+        self.stop_reason: str | None = None
+
+    def on_event(self, event: StreamEvent) -> list[dict[str, Any]]:
+        """Translate one event."""
+        data = event.data if isinstance(event.data, Mapping) else {}
+        kind = data.get("type") or event.type
+        writer = self.writer
+        if kind == "content_block_delta":
+            delta = data.get("delta") or {}
+            dtype = delta.get("type")
+            if dtype == "text_delta":
+                return [writer.chunk({"content": delta.get("text", "")})]
+            if dtype == "input_json_delta":
+                index = writer.tool_call_index(data.get("index"))
+                return [
+                    writer.chunk(
+                        {"tool_calls": [{"index": index, "function": {"arguments": delta.get("partial_json", "")}}]}
+                    )
+                ]
+            if dtype == "thinking_delta":
+                return [writer.chunk({"reasoning_content": delta.get("thinking", "")})]
+            if not self.target.strict:
+                return [writer.chunk({"content_blocks": [{"index": data.get("index"), "delta": delta}]})]
+            return []
+        if kind == "content_block_start":
+            block = data.get("content_block") or {}
+            if block.get("type") == "tool_use":
+                index = writer.tool_call_index(data.get("index"))
+                return [
+                    writer.chunk(
+                        {
+                            "tool_calls": [
+                                {
+                                    "index": index,
+                                    "id": block.get("id", ""),
+                                    "type": "function",
+                                    "function": {"name": block.get("name", ""), "arguments": ""},
+                                }
+                            ]
+                        }
+                    )
+                ]
+            if block.get("type") == "text" and block.get("text"):
+                return [writer.chunk({"content": block["text"]})]
+            return []
+        if kind == "message_start":
+            message = data.get("message") or {}
+            writer.id = message.get("id", writer.id)
+            writer.model = message.get("model") or writer.model
+            self.usage = dict(message.get("usage") or {})
+            return [writer.chunk({"role": "assistant", "content": ""})]
+        if kind == "message_delta":
+            self.stop_reason = (data.get("delta") or {}).get("stop_reason") or self.stop_reason
+            self.usage.update({k: v for k, v in (data.get("usage") or {}).items() if v is not None})
+            return []
+        if kind == "message_stop":
+            self.completed = True
+            return []
+        if kind == "error" or event.error:
+            error = data.get("error") if isinstance(data.get("error"), Mapping) else data
+            code = str(error.get("type") or "provider_error")
+            status = 529 if code == "overloaded_error" else None
+            raise StreamError(str(error.get("message") or "stream error"), code, status)
+        return []  # ping, content_block_stop
+
+    def finish(self) -> list[dict[str, Any]]:
+        """The finish chunk and, when asked for, the usage chunk."""
+        writer = self.writer
+        reason = finish_reason(self.stop_reason or "end_turn", FINISH, self.target.strict)
+        return [writer.chunk({}, reason)] + writer.usage_chunk(message_usage(self.usage))
+
+
+# -- the translator ------------------------------------------------------------------------------
+
+
+class AnthropicTranslator:
+    """OpenAI chat <-> Anthropic Messages."""
+
+    stream_format = "sse"
+
+    def supports(self, fn: str) -> bool:
+        return fn == "chatComplete"
+
+    def images_to_fetch(self, fn: str, body: Mapping[str, Any]) -> list[str]:
+        return []  # Anthropic fetches http(s) images itself (url sources)
+
+    def build_request(self, fn: str, body: Mapping[str, Any], target: Target, stream: bool) -> Built:
+        base = (target.custom_host or target.base_url).rstrip("/")
+        payload = messages_body(body)
+        request = HttpRequest("POST", base + "/messages", headers(target), json_bytes(payload))
+        return Built(request, unmapped(body, HANDLED))
+
+    def parse_response(self, fn: str, body: bytes, target: Target, request: Mapping[str, Any]) -> dict[str, Any]:
+        message = loads_or_none(body)
+        if not isinstance(message, Mapping) or "content" not in message:
+            raise InvalidResponse(f"Invalid response received from anthropic: {body[:500]!r}")
+        return to_chat_completion(message, target)
+
+    def parse_error(self, status: int, body: bytes, content_type: str, target: Target) -> dict[str, Any]:
+        return to_error(status, body, target)
+
+    def stream(self, fn: str, target: Target, request: Mapping[str, Any]) -> AnthropicStream:
+        return AnthropicStream(target, request)
+
+
+TRANSLATOR = AnthropicTranslator()
