@@ -19,7 +19,7 @@ from gateway.errors import ProviderError
 from gateway.eventstream import AWSEventStream
 from gateway.fetch import fetch_all
 from gateway.outcomes import error_result, gateway_exception, stream_failed_early, stream_headers, without_type
-from gateway.relay import UpstreamEvents, prime
+from gateway.relay import UpstreamEvents, openai_passthrough, prime
 from gateway.result import Result, json_result
 from gateway.streams import OpenAIEncoder, first_chunks, to_stream_events, translated
 from gateway.targets import Leaf
@@ -137,6 +137,8 @@ class NativeExchange:
                 path=leaf.path,
                 error_origin=leaf.provider,
             )
+        if getattr(self.translator, "passthrough", False):
+            return self._relay(response, timeout)
         if self.stream:
             return self._stream(response, timeout)
         try:
@@ -147,6 +149,37 @@ class NativeExchange:
             response.status_code,
             self._headers(response),
             body=orjson.dumps(answer),
+            provider=leaf.provider,
+            path=leaf.path,
+        )
+
+    def _relay(self, response: UpstreamResponse, timeout: Timeout) -> Result:
+        """Relay an OpenAI-shaped answer unchanged (translators with ``passthrough = True``, e.g. Azure)."""
+        leaf = self.leaf
+        content_type = response.headers.get("content-type", "")
+        if not (self.stream and content_type.startswith("text/event-stream")):
+            return Result(
+                response.status_code,
+                self._headers(response),
+                body=response.content,
+                content_type=content_type or "application/json",
+                provider=leaf.provider,
+                path=leaf.path,
+            )
+        source = UpstreamEvents(response, timeout.read)
+        with self.caller.deadline(timeout):
+            batches, first = prime(source)
+        if first is None:
+            source.close()
+            if source.ended == "stall" and timeout.total is not None:
+                raise UpstreamFailure("timeout", source.detail, timeout.total)
+            return stream_failed_early(leaf, source.detail or "the provider ended the stream before any event")
+        stream = openai_passthrough(source, batches, first, OpenAIEncoder(leaf.provider).error)
+        return Result(
+            response.status_code,
+            stream_headers(self._headers(response)),
+            stream=stream,
+            content_type="text/event-stream",
             provider=leaf.provider,
             path=leaf.path,
         )

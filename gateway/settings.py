@@ -36,6 +36,9 @@ DEFAULTS: dict[str, Any] = {
     "GATEWAY_IMAGE_FETCH_TIMEOUT": 10.0,
     "GATEWAY_API_KEYS": [],
     "GATEWAY_REDIS_URL": "",
+    "GATEWAY_AZURE_AUTHORITY_HOST": "https://login.microsoftonline.com",
+    "GATEWAY_AZURE_IMDS_ENDPOINT": "http://169.254.169.254/metadata/identity/oauth2/token",
+    "GATEWAY_AWS_STS_ENDPOINT": "",
     "GATEWAY_MAX_RETRY_ATTEMPTS": 5,
     "GATEWAY_RETRY_BASE_DELAY": 1.0,
     "GATEWAY_RETRY_MAX_DELAY": 30.0,
@@ -118,6 +121,9 @@ class Settings:
     image_fetch_timeout: float = DEFAULTS["GATEWAY_IMAGE_FETCH_TIMEOUT"]
     api_keys: tuple[str, ...] = ()
     redis_url: str = ""
+    azure_authority_host: str = DEFAULTS["GATEWAY_AZURE_AUTHORITY_HOST"]
+    azure_imds_endpoint: str = DEFAULTS["GATEWAY_AZURE_IMDS_ENDPOINT"]
+    aws_sts_endpoint: str = ""
     max_retry_attempts: int = DEFAULTS["GATEWAY_MAX_RETRY_ATTEMPTS"]
     retry_base_delay: float = DEFAULTS["GATEWAY_RETRY_BASE_DELAY"]
     retry_max_delay: float = DEFAULTS["GATEWAY_RETRY_MAX_DELAY"]
@@ -149,6 +155,9 @@ class Settings:
             image_fetch_timeout=number("GATEWAY_IMAGE_FETCH_TIMEOUT", float, 0.001),
             api_keys=tuple(merged["GATEWAY_API_KEYS"] or ()),
             redis_url=str(merged["GATEWAY_REDIS_URL"] or ""),
+            azure_authority_host=str(merged["GATEWAY_AZURE_AUTHORITY_HOST"]).rstrip("/"),
+            azure_imds_endpoint=str(merged["GATEWAY_AZURE_IMDS_ENDPOINT"]),
+            aws_sts_endpoint=str(merged["GATEWAY_AWS_STS_ENDPOINT"] or "").rstrip("/"),
             max_retry_attempts=number("GATEWAY_MAX_RETRY_ATTEMPTS", int, 0),
             retry_base_delay=number("GATEWAY_RETRY_BASE_DELAY", float, 0),
             retry_max_delay=number("GATEWAY_RETRY_MAX_DELAY", float, 0),

@@ -19,7 +19,10 @@ image downloads) and hands the translator plain data. A provider module exposes 
 ``stream(fn, target, request) -> StreamTranslator``
     a stateful mapper from native stream events to OpenAI chunks;
 ``stream_format``
-    how the gateway decodes the native stream: ``"sse"`` or ``"aws-eventstream"``.
+    how the gateway decodes the native stream: ``"sse"`` or ``"aws-eventstream"``;
+``passthrough`` (optional, default False)
+    the provider answers in OpenAI's format already (Azure OpenAI): the gateway relays 2xx bodies
+    and streams byte for byte and only ``parse_error`` is used on the way back.
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ _OPENAI_ALL = ALL_TEXT | {
 _ENTRIES: tuple[ProviderSpec, ...] = (
     _compat("openai", "https://api.openai.com/v1", _OPENAI_ALL, developer_as_system=False),
     _compat("groq", "https://api.groq.com/openai/v1", CHAT | AUDIO_IN | {"createSpeech"}),
-    _compat("mistral-ai", "https://api.mistral.ai/v1", CHAT_EMBED),
+    _compat("mistral-ai", "https://api.mistral.ai/v1", CHAT_EMBED, adapter="mistral"),
     _compat("together-ai", "https://api.together.xyz/v1", ALL_TEXT | {"imageGenerate"}),
     _compat("fireworks-ai", "https://api.fireworks.ai/inference/v1", ALL_TEXT | {"imageGenerate"}),
     _compat("deepseek", "https://api.deepseek.com/v1", CHAT_COMPLETE),
@@ -137,13 +137,16 @@ _ENTRIES: tuple[ProviderSpec, ...] = (
         "google",
         "https://generativelanguage.googleapis.com/v1beta",
         auth="header:x-goog-api-key",
-        endpoints=frozenset(),
+        endpoints=frozenset({"chatComplete", "embed"}),
         adapter="google",
     ),
-    ProviderSpec("vertex-ai", "", endpoints=frozenset(), adapter="vertex"),
-    ProviderSpec("bedrock", "", endpoints=frozenset(), adapter="bedrock"),
-    ProviderSpec("azure-openai", "", auth="header:api-key", endpoints=frozenset(), adapter="azure"),
-    ProviderSpec("cohere", "https://api.cohere.ai/v1", endpoints=frozenset(), adapter="cohere"),
+    # Vertex AI, Bedrock and Azure compute their hosts from options (region, project, resource).
+    ProviderSpec("vertex-ai", "", endpoints=frozenset({"chatComplete", "embed", "messages"}), adapter="vertex"),
+    ProviderSpec("bedrock", "", endpoints=frozenset({"chatComplete", "embed", "messages"}), adapter="bedrock"),
+    ProviderSpec("azure-openai", "", auth="header:api-key", endpoints=_OPENAI_ALL, adapter="azure"),
+    ProviderSpec(
+        "cohere", "https://api.cohere.com/v1", endpoints=frozenset({"chatComplete", "embed"}), adapter="cohere"
+    ),
 )
 
 #: The built-in registry, keyed by the reference's provider ids.
