@@ -18,12 +18,14 @@ from gateway.call import Call
 from gateway.compat import CompatExchange
 from gateway.errors import RequestTimeout, UpstreamTimeout, UpstreamUnavailable
 from gateway.native import NativeExchange
+from gateway.nativeformats import NativeFormatExchange
 from gateway.outcomes import error_result, gateway_exception
 from gateway.passthrough import ProxyExchange
-from gateway.result import Result
+from gateway.result import Result, json_result
 from gateway.retry import Backoff, run_with_retries
 from gateway.targets import Leaf
 from gateway.upstream import Timeout, UpstreamFailure, UpstreamResponse
+from translators.token_count import count_messages_request
 
 if TYPE_CHECKING:
     from gateway.state import GatewayState
@@ -60,9 +62,27 @@ class LeafCaller:
 
     def exchange(self, leaf: Leaf) -> Exchange | Result:
         """Prepare the exchange for ``leaf``, or return the gateway error that prevents it."""
-        if self.call.fn == "proxy":
+        call = self.call
+        if call.fn == "proxy":
             return ProxyExchange.prepare(self, leaf)
-        if leaf.spec.adapter == "openai":
+        adapter = leaf.spec.adapter
+        if call.fn in ("messages", "messagesCountTokens") and adapter == "anthropic":
+            return NativeFormatExchange.anthropic_messages(self, leaf)
+        if call.fn == "messagesCountTokens":
+            tokens = {"input_tokens": count_messages_request(call.client_body or {})}
+            estimate = json_result(
+                200, tokens, provider=leaf.provider, path=leaf.path, headers=[("x-portkey-token-count", "estimate")]
+            )
+            estimate.native_format = True
+            return estimate
+        if call.fn == "responses" and adapter == "openai" and leaf.spec.serves("responses"):
+            return NativeFormatExchange.openai_responses(self, leaf)
+        missing = getattr(call.format, "missing_previous", None)
+        if missing:
+            return gateway_exception(
+                leaf, 400, f"Previous response with id '{missing}' not found.", param="previous_response_id"
+            )
+        if adapter == "openai":
             return CompatExchange.prepare(self, leaf)
         return NativeExchange.prepare(self, leaf)
 

@@ -69,10 +69,10 @@ def make_blueprint(name: str = "gateway") -> Blueprint:
     The app must also be initialised with ``Gateway().init_app(app)``; registering the
     blueprint does that automatically when it has not been done.
     """
-    from blueprints import chat, completions, embeddings, health, models, proxy
+    from blueprints import chat, completions, embeddings, health, messages, models, proxy, responses
 
     parent = Blueprint(name, __name__)
-    for child in (health.bp, chat.bp, completions.bp, embeddings.bp, models.bp, proxy.bp):
+    for child in (health.bp, chat.bp, completions.bp, embeddings.bp, messages.bp, responses.bp, models.bp, proxy.bp):
         parent.register_blueprint(child)
     parent.register_error_handler(GatewayError, error_response)
     parent.register_error_handler(ProviderError, error_response)

@@ -35,6 +35,16 @@ class Call:
     content_length: int | None = None
     stream: bool = False
     api_format: str = OPENAI
+    #: How to answer a client that does not speak OpenAI chat (``gateway.formats``); None for OpenAI chat.
+    format: Any = None
+    #: The client's original body when ``body`` holds its chat translation (Messages, Responses).
+    client_body: dict[str, Any] | None = None
+    client_raw: bytes | None = None
+
+    @property
+    def unified_fn(self) -> str:
+        """The endpoint providers are asked for: chat for clients served through the chat layer."""
+        return "chatComplete" if self.format is not None else self.fn
 
     @property
     def model(self) -> str | None:

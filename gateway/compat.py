@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from gateway.formats import OpenAIChunks
 from gateway.headers import upstream_response_headers
-from gateway.outcomes import gateway_exception, stream_failed_early, stream_headers, without_type
-from gateway.relay import UpstreamEvents, openai_passthrough, prime
+from gateway.outcomes import gateway_exception, without_type
+from gateway.relay import UpstreamEvents
 from gateway.result import Result, json_result
-from gateway.streams import OpenAIEncoder
+from gateway.streams import OpenAIEncoder, relay_result, translated_result
 from gateway.targets import Leaf
-from gateway.upstream import Timeout, UpstreamFailure, UpstreamResponse
+from gateway.upstream import Timeout, UpstreamResponse
 from translators import openai as openai_translator
 from translators.providers import ENDPOINT_PATHS
 
@@ -64,9 +65,10 @@ class CompatExchange:
     def prepare(cls, caller: "LeafCaller", leaf: Leaf) -> "CompatExchange | Result":
         """Build the exchange, or the gateway error that prevents it."""
         call = caller.call
-        if not leaf.spec.serves(call.fn):
-            return gateway_exception(leaf, 400, f"{call.fn} is not supported by {leaf.provider}")
-        url = (leaf.custom_host or leaf.spec.base_url) + ENDPOINT_PATHS.get(call.fn, call.path)
+        fn = call.unified_fn
+        if not leaf.spec.serves(fn):
+            return gateway_exception(leaf, 400, f"{fn} is not supported by {leaf.provider}")
+        url = (leaf.custom_host or leaf.spec.base_url) + ENDPOINT_PATHS.get(fn, call.path)
         headers = provider_headers(caller, leaf, {"content-type": "application/json"})
         body = openai_translator.request_body(leaf.spec, call.body, call.raw, leaf.override_params)
         return cls(caller, leaf, url, headers, body)
@@ -90,7 +92,7 @@ class CompatExchange:
                 error_origin=leaf.provider,
             )
         if self.stream and content_type.startswith("text/event-stream"):
-            return self._stream(response, relayed, timeout)
+            return openai_stream_result(self.caller, leaf, response, without_type(relayed), timeout)
         return Result(
             response.status_code,
             without_type(relayed),
@@ -100,22 +102,15 @@ class CompatExchange:
             path=leaf.path,
         )
 
-    def _stream(self, response: UpstreamResponse, relayed: list[tuple[str, str]], timeout: Timeout) -> Result:
-        leaf = self.leaf
-        source = UpstreamEvents(response, timeout.read)
-        with self.caller.deadline(timeout):
-            batches, first = prime(source)
-        if first is None:
-            source.close()
-            if source.ended == "stall" and timeout.total is not None:
-                raise UpstreamFailure("timeout", source.detail, timeout.total)
-            return stream_failed_early(leaf, source.detail or "the provider ended the stream before any event")
-        stream = openai_passthrough(source, batches, first, OpenAIEncoder(leaf.provider).error)
-        return Result(
-            response.status_code,
-            stream_headers(relayed),
-            stream=stream,
-            content_type="text/event-stream",
-            provider=leaf.provider,
-            path=leaf.path,
-        )
+
+def openai_stream_result(
+    caller: "LeafCaller", leaf: Leaf, response: UpstreamResponse, headers: list[tuple[str, str]], timeout: Timeout
+) -> Result:
+    """An OpenAI-format upstream stream: relayed byte for byte, or re-encoded for other client formats."""
+    fmt = caller.call.format
+    if fmt is None:
+        return relay_result(caller, leaf, response, headers, timeout, OpenAIEncoder(leaf.provider).error)
+    source = UpstreamEvents(response, timeout.read)
+    return translated_result(
+        caller, leaf, response, source, headers, timeout, OpenAIChunks(), fmt.encoder(leaf.provider)
+    )

@@ -23,6 +23,7 @@ from gateway.headers import RequestOptions, new_trace_id, parse_request_headers
 from gateway.result import Result
 from gateway.state import GatewayState, current_state
 from gateway.targets import compile_plan
+from translators import messages_api
 from translators.schemas import validate
 
 JSON_TYPES = ("application/json",)
@@ -165,8 +166,28 @@ def portkey_headers(result: Result, call: Call) -> list[tuple[str, str]]:
     return headers
 
 
+def for_client(result: Result, call: Call) -> Result:
+    """Convert a chat-format body (answer or error) to the client's API format."""
+    if call.format is None or result.stream is not None or result.native_format or not result.body:
+        return result
+    try:
+        body = orjson.loads(result.body)
+    except orjson.JSONDecodeError:
+        return result
+    if result.status >= 400:
+        converted = call.format.error(result.status, body)
+    elif isinstance(body, dict) and body.get("object") == "chat.completion":
+        converted = call.format.success(body)
+    else:
+        return result
+    result.body = orjson.dumps(converted)
+    result.content_type = "application/json"
+    return result
+
+
 def render(result: Result, call: Call) -> Response:
-    """Build the Flask response for ``result``."""
+    """Build the Flask response for ``result`` (in the client's API format)."""
+    result = for_client(result, call)
     headers = result.headers + portkey_headers(result, call)
     if result.stream is not None:
         return Response(
@@ -189,7 +210,10 @@ def error_response(error: GatewayError | ProviderError) -> Response:
     origin = error.origin if isinstance(error, ProviderError) else "gateway"
     headers = [("x-portkey-error-origin", origin), ("x-portkey-trace-id", trace_id())]
     headers += list(error.headers.items())
-    return json_response(error.to_dict(), error.status_code, headers)
+    body = error.to_dict()
+    if (request.blueprint or "").endswith(".messages"):  # Anthropic-format routes answer in Anthropic's envelope
+        body = messages_api.error_body(error.status_code, body["error"]["message"])
+    return json_response(body, error.status_code, headers)
 
 
 def trace_id() -> str:

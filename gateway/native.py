@@ -14,17 +14,17 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from gateway import credentials
-from gateway.compat import forward_client_headers, relayed_headers
+from gateway.compat import forward_client_headers, openai_stream_result, relayed_headers
 from gateway.errors import ProviderError
 from gateway.eventstream import AWSEventStream
 from gateway.fetch import fetch_all
-from gateway.outcomes import error_result, gateway_exception, stream_failed_early, stream_headers, without_type
-from gateway.relay import UpstreamEvents, openai_passthrough, prime
+from gateway.outcomes import error_result, gateway_exception, without_type
+from gateway.relay import UpstreamEvents
 from gateway.result import Result, json_result
-from gateway.streams import OpenAIEncoder, first_chunks, to_stream_events, translated
+from gateway.streams import OpenAIEncoder, translated_result
 from gateway.targets import Leaf
-from gateway.upstream import Timeout, UpstreamFailure, UpstreamResponse
-from translators.base import InvalidResponse, StreamError, Target, TranslationError, Translator
+from gateway.upstream import Timeout, UpstreamResponse
+from translators.base import InvalidResponse, Target, TranslationError, Translator
 
 if TYPE_CHECKING:
     from gateway.attempt import LeafCaller
@@ -85,8 +85,9 @@ class NativeExchange:
         """Translate the call for ``leaf``, or return the error that prevents it."""
         call = caller.call
         translator = translator_for(leaf.spec.adapter)
-        if not translator.supports(call.fn):
-            return gateway_exception(leaf, 400, f"{call.fn} is not supported by {leaf.provider}")
+        fn = call.unified_fn
+        if not translator.supports(fn):
+            return gateway_exception(leaf, 400, f"{fn} is not supported by {leaf.provider}")
         body = dict(call.body or {})
         if leaf.override_params:
             body.update(leaf.override_params)
@@ -94,7 +95,7 @@ class NativeExchange:
             creds = credentials.resolve(caller.state, leaf)
         except ProviderError as error:
             return error_result(leaf, error)
-        fetched = fetch_all(caller.state, translator.images_to_fetch(call.fn, body))
+        fetched = fetch_all(caller.state, translator.images_to_fetch(fn, body))
         target = Target(
             provider=leaf.provider,
             base_url=leaf.spec.base_url,
@@ -106,7 +107,7 @@ class NativeExchange:
             fetched=fetched,
         )
         try:
-            built = translator.build_request(call.fn, body, target, call.stream)
+            built = translator.build_request(fn, body, target, call.stream)
         except TranslationError as exc:
             return gateway_exception(leaf, 400, exc.message, param=exc.param)
         request = built.request
@@ -123,8 +124,9 @@ class NativeExchange:
         return headers
 
     def handle(self, response: UpstreamResponse, timeout: Timeout) -> Result:
-        """Map the provider's answer to OpenAI's format."""
+        """Map the provider's answer to OpenAI's format (or the client's format for streams)."""
         leaf, call = self.leaf, self.caller.call
+        headers = self._headers(response)
         if response.status_code >= 400:
             content_type = response.headers.get("content-type", "")
             payload = self.translator.parse_error(response.status_code, response.content, content_type, self.target)
@@ -132,86 +134,33 @@ class NativeExchange:
             return json_result(
                 response.status_code,
                 payload,
-                headers=self._headers(response),
+                headers=headers,
                 provider=leaf.provider,
                 path=leaf.path,
                 error_origin=leaf.provider,
             )
         if getattr(self.translator, "passthrough", False):
-            return self._relay(response, timeout)
-        if self.stream:
-            return self._stream(response, timeout)
-        try:
-            answer = self.translator.parse_response(call.fn, response.content, self.target, self.request_body)
-        except InvalidResponse as exc:
-            return error_result(leaf, ProviderError(leaf.provider, 502, exc.message, error_type="invalid_response"))
-        return Result(
-            response.status_code,
-            self._headers(response),
-            body=orjson.dumps(answer),
-            provider=leaf.provider,
-            path=leaf.path,
-        )
-
-    def _relay(self, response: UpstreamResponse, timeout: Timeout) -> Result:
-        """Relay an OpenAI-shaped answer unchanged (translators with ``passthrough = True``, e.g. Azure)."""
-        leaf = self.leaf
-        content_type = response.headers.get("content-type", "")
-        if not (self.stream and content_type.startswith("text/event-stream")):
+            content_type = response.headers.get("content-type", "")
+            if self.stream and content_type.startswith("text/event-stream"):
+                return openai_stream_result(self.caller, leaf, response, headers, timeout)
             return Result(
                 response.status_code,
-                self._headers(response),
+                headers,
                 body=response.content,
                 content_type=content_type or "application/json",
                 provider=leaf.provider,
                 path=leaf.path,
             )
-        source = UpstreamEvents(response, timeout.read)
-        with self.caller.deadline(timeout):
-            batches, first = prime(source)
-        if first is None:
-            source.close()
-            if source.ended == "stall" and timeout.total is not None:
-                raise UpstreamFailure("timeout", source.detail, timeout.total)
-            return stream_failed_early(leaf, source.detail or "the provider ended the stream before any event")
-        stream = openai_passthrough(source, batches, first, OpenAIEncoder(leaf.provider).error)
-        return Result(
-            response.status_code,
-            stream_headers(self._headers(response)),
-            stream=stream,
-            content_type="text/event-stream",
-            provider=leaf.provider,
-            path=leaf.path,
-        )
-
-    def _stream(self, response: UpstreamResponse, timeout: Timeout) -> Result:
-        leaf = self.leaf
-        if self.translator.stream_format == "aws-eventstream":
-            source: Any = AWSEventStream(response, timeout.read)
-        else:
-            source = UpstreamEvents(response, timeout.read)
-        mapper = self.translator.stream(self.caller.call.fn, self.target, self.request_body)
-        with self.caller.deadline(timeout):
-            batches, first = prime(source)
-        if first is None:
-            source.close()
-            if source.ended == "stall" and timeout.total is not None:
-                raise UpstreamFailure("timeout", source.detail, timeout.total)
-            return stream_failed_early(leaf, source.detail or "the provider ended the stream before any event")
+        if self.stream:
+            if self.translator.stream_format == "aws-eventstream":
+                source: Any = AWSEventStream(response, timeout.read)
+            else:
+                source = UpstreamEvents(response, timeout.read)
+            mapper = self.translator.stream(call.unified_fn, self.target, self.request_body)
+            encoder = call.format.encoder(leaf.provider) if call.format is not None else OpenAIEncoder(leaf.provider)
+            return translated_result(self.caller, leaf, response, source, headers, timeout, mapper, encoder)
         try:
-            chunks = first_chunks(mapper, to_stream_events(first[1]))
-        except StreamError as exc:
-            source.close()
-            error = ProviderError(
-                leaf.provider, exc.status or 502, f"{leaf.provider} error: {exc.message}", error_type=exc.code
-            )
-            return error_result(leaf, error, network=exc.status is None or exc.status >= 500)
-        stream = translated(source, batches, chunks, mapper, OpenAIEncoder(leaf.provider))
-        return Result(
-            response.status_code,
-            stream_headers(self._headers(response)),
-            stream=stream,
-            content_type="text/event-stream",
-            provider=leaf.provider,
-            path=leaf.path,
-        )
+            answer = self.translator.parse_response(call.unified_fn, response.content, self.target, self.request_body)
+        except InvalidResponse as exc:
+            return error_result(leaf, ProviderError(leaf.provider, 502, exc.message, error_type="invalid_response"))
+        return Result(response.status_code, headers, body=orjson.dumps(answer), provider=leaf.provider, path=leaf.path)

@@ -95,26 +95,46 @@ def prime(source: UpstreamEvents) -> tuple[Iterator[Batch], Batch | None]:
     return batches, first
 
 
-def openai_passthrough(
+def openai_final(event: ServerSentEvent) -> bool:
+    """OpenAI chat streams end with ``data: [DONE]``."""
+    return event.data == "[DONE]"
+
+
+def anthropic_final(event: ServerSentEvent) -> bool:
+    """Anthropic streams end with ``message_stop`` (an ``error`` event also ends them)."""
+    return event.event in ("message_stop", "error")
+
+
+def responses_final(event: ServerSentEvent) -> bool:
+    """Responses streams end with a terminal response event."""
+    return event.event in ("response.completed", "response.incomplete", "response.failed", "error")
+
+
+def passthrough(
     source: UpstreamEvents,
     batches: Iterator[Batch],
     first: Batch,
     error_event: Callable[[str, str], bytes],
+    is_final: Callable[[ServerSentEvent], bool] = openai_final,
 ) -> Iterator[bytes]:
-    """Yield the upstream bytes unchanged; end a failed stream with ``error_event(code, message)``."""
-    saw_done = False
+    """Yield the upstream bytes unchanged; end a failed stream with ``error_event(code, message)``.
+
+    For OpenAI streams a clean end after a chunk carrying a ``finish_reason`` but without
+    ``[DONE]`` (some compatible servers omit it) is completed with ``[DONE]``.
+    """
+    finished = False
     last_data = ""
     try:
         raw, events = first
         while True:
             for event in events:
-                if event.data == "[DONE]":
-                    saw_done = True
+                if is_final(event):
+                    finished = True
                 elif event.data:
                     last_data = event.data
             if raw:
                 yield raw
-            if saw_done:
+            if finished:
                 for _ in batches:  # read the body's end so the connection can be pooled again
                     pass
                 return
@@ -122,7 +142,7 @@ def openai_passthrough(
             if batch is None:
                 break
             raw, events = batch
-        if source.ended == "complete" and _FINISHED.search(last_data):
+        if source.ended == "complete" and is_final is openai_final and _FINISHED.search(last_data):
             yield DONE
         elif source.ended == "complete":
             yield error_event("stream_incomplete", "the provider ended the stream before it was complete")

@@ -25,6 +25,8 @@ class Result:
     gateway_exception: bool = False
     error_origin: str | None = None
     cache_status: str = "DISABLED"
+    #: The body or stream is already in the client's API format (a provider that speaks it natively).
+    native_format: bool = False
 
     def header(self, name: str) -> str | None:
         """Return the first relayed header called ``name`` (case-insensitive)."""

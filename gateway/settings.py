@@ -39,6 +39,8 @@ DEFAULTS: dict[str, Any] = {
     "GATEWAY_AZURE_AUTHORITY_HOST": "https://login.microsoftonline.com",
     "GATEWAY_AZURE_IMDS_ENDPOINT": "http://169.254.169.254/metadata/identity/oauth2/token",
     "GATEWAY_AWS_STS_ENDPOINT": "",
+    "GATEWAY_RESPONSES_DB": "",
+    "GATEWAY_RESPONSES_TTL": 30 * 24 * 3600.0,
     "GATEWAY_MAX_RETRY_ATTEMPTS": 5,
     "GATEWAY_RETRY_BASE_DELAY": 1.0,
     "GATEWAY_RETRY_MAX_DELAY": 30.0,
@@ -124,6 +126,8 @@ class Settings:
     azure_authority_host: str = DEFAULTS["GATEWAY_AZURE_AUTHORITY_HOST"]
     azure_imds_endpoint: str = DEFAULTS["GATEWAY_AZURE_IMDS_ENDPOINT"]
     aws_sts_endpoint: str = ""
+    responses_db: str = ""
+    responses_ttl: float = DEFAULTS["GATEWAY_RESPONSES_TTL"]
     max_retry_attempts: int = DEFAULTS["GATEWAY_MAX_RETRY_ATTEMPTS"]
     retry_base_delay: float = DEFAULTS["GATEWAY_RETRY_BASE_DELAY"]
     retry_max_delay: float = DEFAULTS["GATEWAY_RETRY_MAX_DELAY"]
@@ -158,6 +162,8 @@ class Settings:
             azure_authority_host=str(merged["GATEWAY_AZURE_AUTHORITY_HOST"]).rstrip("/"),
             azure_imds_endpoint=str(merged["GATEWAY_AZURE_IMDS_ENDPOINT"]),
             aws_sts_endpoint=str(merged["GATEWAY_AWS_STS_ENDPOINT"] or "").rstrip("/"),
+            responses_db=str(merged["GATEWAY_RESPONSES_DB"] or ""),
+            responses_ttl=number("GATEWAY_RESPONSES_TTL", float, 1),
             max_retry_attempts=number("GATEWAY_MAX_RETRY_ATTEMPTS", int, 0),
             retry_base_delay=number("GATEWAY_RETRY_BASE_DELAY", float, 0),
             retry_max_delay=number("GATEWAY_RETRY_MAX_DELAY", float, 0),

@@ -8,6 +8,8 @@ an optional Redis client. Views reach it with ``current_state()``.
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -17,6 +19,7 @@ from flask import current_app
 from gateway.breaker import MemoryBreakerStore, RedisBreakerStore
 from gateway.credentials import TokenCache
 from gateway.headers import forwardable_request_headers
+from gateway.responses_store import RedisResponseStore, SQLiteResponseStore
 from gateway.settings import Settings
 from gateway.ssrf import TrustedHosts
 from gateway.upstream import UpstreamClient
@@ -39,6 +42,19 @@ class GatewayState:
         self.redis = _redis_client(settings.redis_url) if settings.redis_url else None
         self.breakers: Any = RedisBreakerStore(self.redis) if self.redis is not None else MemoryBreakerStore()
         self.tokens = TokenCache()
+        self._responses: Any = None
+
+    def responses_store(self) -> Any:
+        """The Responses state store: Redis when configured, else an SQLite file (opened on first use)."""
+        if self._responses is None:
+            if self.redis is not None:
+                self._responses = RedisResponseStore(self.redis, self.settings.responses_ttl)
+            else:
+                path = self.settings.responses_db or os.path.join(
+                    tempfile.gettempdir(), "portkey-flask-gateway", "responses.sqlite3"
+                )
+                self._responses = SQLiteResponseStore(path, self.settings.responses_ttl)
+        return self._responses
 
     def forwardable(self, headers: Iterable[tuple[str, str]]):
         """Yield the client headers the generic proxy copies upstream."""
@@ -47,6 +63,8 @@ class GatewayState:
     def close(self) -> None:
         """Release pooled connections."""
         self.client.close()
+        if self._responses is not None:
+            self._responses.close()
         if self.redis is not None:
             self.redis.close()
 

@@ -11,13 +11,23 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable, Iterator
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
+from gateway.errors import ProviderError
+from gateway.outcomes import error_result, stream_failed_early, stream_headers
+from gateway.relay import UpstreamEvents, openai_final, passthrough, prime
+from gateway.result import Result
 from gateway.sse import DONE, ServerSentEvent, encode_json_event
+from gateway.upstream import UpstreamFailure
 from translators.base import StreamError, StreamEvent, StreamTranslator
+
+if TYPE_CHECKING:
+    from gateway.attempt import LeafCaller
+    from gateway.targets import Leaf
+    from gateway.upstream import Timeout, UpstreamResponse
 
 log = logging.getLogger("gateway.streams")
 
@@ -115,3 +125,81 @@ def translated(
         yield encoder.error(exc.code, exc.message)
     finally:
         source.close()
+
+
+def primed(caller: "LeafCaller", leaf: "Leaf", source: Any, timeout: "Timeout"):
+    """Read until the first whole event within the attempt's deadline.
+
+    Returns ``(batches, first batch)``, or a failed ``Result`` (retriable) when the stream broke
+    before any event; a stall past a total deadline raises ``UpstreamFailure`` (a 408).
+    """
+    with caller.deadline(timeout):
+        batches, first = prime(source)
+    if first is not None:
+        return batches, first
+    source.close()
+    if source.ended == "stall" and timeout.total is not None:
+        raise UpstreamFailure("timeout", source.detail, timeout.total)
+    return stream_failed_early(leaf, source.detail or "the provider ended the stream before any event")
+
+
+def relay_result(
+    caller: "LeafCaller",
+    leaf: "Leaf",
+    response: "UpstreamResponse",
+    headers: list[tuple[str, str]],
+    timeout: "Timeout",
+    error_event: Callable[[str, str], bytes],
+    is_final: Callable[[ServerSentEvent], bool] = openai_final,
+    native_format: bool = False,
+) -> Result:
+    """A byte-for-byte relayed SSE stream (the client speaks the provider's format)."""
+    source = UpstreamEvents(response, timeout.read)
+    started = primed(caller, leaf, source, timeout)
+    if isinstance(started, Result):
+        return started
+    batches, first = started
+    stream = passthrough(source, batches, first, error_event, is_final)
+    return Result(
+        response.status_code,
+        stream_headers(headers),
+        stream=stream,
+        content_type="text/event-stream",
+        provider=leaf.provider,
+        path=leaf.path,
+        native_format=native_format,
+    )
+
+
+def translated_result(
+    caller: "LeafCaller",
+    leaf: "Leaf",
+    response: "UpstreamResponse",
+    source: Any,
+    headers: list[tuple[str, str]],
+    timeout: "Timeout",
+    mapper: StreamTranslator,
+    encoder: Encoder,
+) -> Result:
+    """A stream mapped event by event into the client's format; an error before the first byte fails the attempt."""
+    started = primed(caller, leaf, source, timeout)
+    if isinstance(started, Result):
+        return started
+    batches, first = started
+    try:
+        chunks = first_chunks(mapper, to_stream_events(first[1]))
+    except StreamError as exc:
+        source.close()
+        error = ProviderError(
+            leaf.provider, exc.status or 502, f"{leaf.provider} error: {exc.message}", error_type=exc.code
+        )
+        return error_result(leaf, error, network=exc.status is None or exc.status >= 500)
+    stream = translated(source, batches, chunks, mapper, encoder)
+    return Result(
+        response.status_code,
+        stream_headers(headers),
+        stream=stream,
+        content_type="text/event-stream",
+        provider=leaf.provider,
+        path=leaf.path,
+    )

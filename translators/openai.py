@@ -60,8 +60,13 @@ def request_body(
     """Return the bytes to send: ``raw`` unchanged when nothing needs rewriting."""
     if body is None:
         return raw
-    needs_role_fix = spec.developer_as_system and raw is not None and b'"developer"' in raw
-    if not override_params and not needs_role_fix:
+    if raw is None:  # a body translated from another client format
+        raw_needed = True
+        needs_role_fix = spec.developer_as_system
+    else:
+        raw_needed = False
+        needs_role_fix = spec.developer_as_system and b'"developer"' in raw
+    if not override_params and not needs_role_fix and not raw_needed:
         return raw
     merged = {**body, **override_params}
     if needs_role_fix:

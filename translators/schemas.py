@@ -179,6 +179,110 @@ class EmbeddingSchema(_Open):
         raise ValidationError("Must be a string or a non-empty list.", "input")
 
 
+class AnthropicMessages(fields.Field):
+    """Anthropic ``messages``: a non-empty list of user/assistant turns with string or block content."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, list):
+            raise ValidationError("Not a valid list.")
+        if not value:
+            raise ValidationError("Shorter than minimum length 1.")
+        errors: dict[int, Any] = {}
+        for i, message in enumerate(value):
+            if not isinstance(message, dict):
+                errors[i] = {"_schema": ["Invalid input type."]}
+            elif message.get("role") not in ("user", "assistant"):
+                errors[i] = {"role": ["Must be one of: user, assistant."]}
+            elif not isinstance(message.get("content"), (str, list)):
+                errors[i] = {"content": ["Must be a string or a list of content blocks."]}
+            elif isinstance(message["content"], list):
+                bad = next(
+                    (
+                        j
+                        for j, b in enumerate(message["content"])
+                        if not isinstance(b, dict) or not isinstance(b.get("type"), str)
+                    ),
+                    None,
+                )
+                if bad is not None:
+                    errors[i] = {"content": {bad: {"type": ["Each content block needs a string type."]}}}
+        if errors:
+            raise ValidationError(errors)
+        return value
+
+
+class StringOrBlocks(fields.Field):
+    """A string or a list of text blocks (Anthropic ``system``)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str) or (isinstance(value, list) and all(isinstance(b, dict) for b in value)):
+            return value
+        raise ValidationError("Must be a string or a list of text blocks.")
+
+
+class MessagesSchema(_Open):
+    """An Anthropic Messages request."""
+
+    model = fields.String(required=True, validate=Length(min=1))
+    max_tokens = fields.Integer(strict=True, required=True, validate=Range(min=1))
+    messages = AnthropicMessages(required=True)
+    system = StringOrBlocks()
+    stream = StrictBoolean()
+    temperature = Number(validate=Range(0, 1))
+    top_p = Number(validate=Range(0, 1))
+    top_k = fields.Integer(strict=True, validate=Range(min=0))
+    stop_sequences = fields.List(fields.String())
+    tools = fields.List(fields.Dict())
+    tool_choice = fields.Dict()
+    metadata = fields.Dict()
+    thinking = fields.Dict()
+
+
+class CountTokensSchema(MessagesSchema):
+    """An Anthropic ``count_tokens`` request (``max_tokens`` not needed)."""
+
+    max_tokens = fields.Integer(strict=True, validate=Range(min=1))
+
+
+class ResponseInput(fields.Field):
+    """Responses ``input``: a string or a list of input items."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            return value
+        if not isinstance(value, list):
+            raise ValidationError("Must be a string or a list of input items.")
+        for i, item in enumerate(value):
+            if not isinstance(item, dict):
+                raise ValidationError({i: ["Each input item must be an object."]})
+            kind = item.get("type", "message")
+            if kind == "message" and item.get("role") not in ("user", "assistant", "system", "developer"):
+                raise ValidationError({i: {"role": ["Must be one of: user, assistant, system, developer."]}})
+            if kind in ("function_call", "function_call_output") and not isinstance(item.get("call_id"), str):
+                raise ValidationError({i: {"call_id": ["Missing data for required field."]}})
+        return value
+
+
+class ResponsesSchema(_Open):
+    """An OpenAI Responses request."""
+
+    model = fields.String(required=True, validate=Length(min=1))
+    input = ResponseInput(required=True)
+    instructions = fields.String(allow_none=True)
+    previous_response_id = fields.String(allow_none=True)
+    stream = StrictBoolean()
+    store = StrictBoolean()
+    temperature = Number(validate=Range(0, 2))
+    top_p = Number(validate=Range(0, 1))
+    max_output_tokens = fields.Integer(strict=True, validate=Range(min=1), allow_none=True)
+    tools = fields.List(fields.Dict())
+    tool_choice = fields.Raw()
+    text = fields.Dict()
+    reasoning = fields.Dict(allow_none=True)
+    metadata = fields.Dict(allow_none=True)
+    parallel_tool_calls = StrictBoolean()
+
+
 class BodySchema:
     """Validate bodies with a schema restricted to the fields each body carries.
 
@@ -211,6 +315,9 @@ class BodySchema:
         return self.schema_for(body).load(body)
 
 
+messages = BodySchema(MessagesSchema)
+count_tokens = BodySchema(CountTokensSchema)
+responses = BodySchema(ResponsesSchema)
 chat_completion = BodySchema(ChatCompletionSchema)
 completion = BodySchema(CompletionSchema)
 embedding = BodySchema(EmbeddingSchema)

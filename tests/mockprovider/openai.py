@@ -119,3 +119,48 @@ def echo(rest: str) -> Response:
         "headers": {k.lower(): v for k, v in request.headers.items()},
     }
     return Response(orjson.dumps(payload), content_type="application/json", headers={"x-mock-echo": "1"})
+
+
+@bp.post("/v1/responses")
+def responses() -> Response:
+    """OpenAI's own Responses API (what the gateway relays natively): JSON or SSE events."""
+    sw = switches()
+    raw, body = json_body()
+    failure = begin(sw, raw)
+    if failure is not None:
+        return failure
+    text = sw.text or f"native: {body.get('input') if isinstance(body.get('input'), str) else 'items'}"
+    response = {
+        "id": "resp_mocknative1",
+        "object": "response",
+        "created_at": 1700000000,
+        "status": "completed",
+        "model": body.get("model", "m"),
+        "output": [
+            {
+                "type": "message",
+                "id": "msg_mock1",
+                "status": "completed",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": text, "annotations": []}],
+            }
+        ],
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+        "usage": {
+            "input_tokens": 5,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": 3,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": 8,
+        },
+    }
+    if body.get("stream") is not True:
+        return json_response(response)
+    created = {**response, "status": "in_progress", "output": []}
+    events = [
+        ("response.created", {"type": "response.created", "sequence_number": 0, "response": created}),
+        ("response.completed", {"type": "response.completed", "sequence_number": 1, "response": response}),
+    ]
+    return stream(sw, sse_frames(sw, [(name, orjson.dumps(data)) for name, data in events]))

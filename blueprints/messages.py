@@ -1,0 +1,22 @@
+"""Serve the Anthropic Messages format: ``POST /v1/messages`` and ``POST /v1/messages/count_tokens``."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from gateway.endpoint import dispatch
+from gateway.messages_endpoint import messages_call
+
+bp = Blueprint("messages", __name__)
+
+
+@bp.post("/v1/messages")
+def messages() -> Response:
+    """Answer a Messages request from any provider."""
+    return dispatch(messages_call())
+
+
+@bp.post("/v1/messages/count_tokens")
+def count_tokens() -> Response:
+    """Count input tokens (natively on Anthropic, estimated elsewhere)."""
+    return dispatch(messages_call(count_tokens=True))
