@@ -95,7 +95,8 @@ def error_envelope(provider: str, status: int, body: bytes, content_type: str = 
         err = parsed.get("error", parsed)
         if isinstance(err, dict):
             message = err.get("message") or err.get("detail") or err.get("msg")
-            error_type = err.get("type") or err.get("status")
+            status = err.get("status")
+            error_type = err.get("type") or (status if isinstance(status, str) else None)
             param = err.get("param")
             code = err.get("code")
         elif isinstance(err, str):
