@@ -45,21 +45,39 @@ class TokenCache:
         self._max = max_entries
         self._items: dict[str, tuple[float, Any]] = {}
         self._lock = threading.Lock()
+        self._fetching: dict[str, threading.Lock] = {}
         self.fetches = 0
 
+    def _fresh(self, key: str) -> Any:
+        hit = self._items.get(key)
+        if hit is not None and hit[0] - EXPIRY_MARGIN > self._clock():
+            return hit
+        return None
+
     def get_or_fetch(self, key: str, fetch: Callable[[], tuple[Any, float]]) -> Any:
-        """Return the cached value for ``key``, or call ``fetch() -> (value, expires_at)`` and cache it."""
-        now = self._clock()
+        """Return the cached value for ``key``, or call ``fetch() -> (value, expires_at)`` and cache it.
+
+        Concurrent callers missing the same key wait for one fetch instead of each making their own.
+        """
+        hit = self._fresh(key)
+        if hit is not None:
+            return hit[1]
         with self._lock:
-            hit = self._items.get(key)
-            if hit is not None and hit[0] - EXPIRY_MARGIN > now:
+            key_lock = self._fetching.setdefault(key, threading.Lock())
+        with key_lock:
+            hit = self._fresh(key)
+            if hit is not None:
                 return hit[1]
-        value, expires_at = fetch()
-        with self._lock:
-            self.fetches += 1
-            if len(self._items) >= self._max:
-                self._items.pop(next(iter(self._items)))
-            self._items[key] = (expires_at, value)
+            try:
+                value, expires_at = fetch()
+                with self._lock:
+                    self.fetches += 1
+                    if len(self._items) >= self._max:
+                        self._items.pop(next(iter(self._items)))
+                    self._items[key] = (expires_at, value)
+            finally:
+                with self._lock:
+                    self._fetching.pop(key, None)
         return value
 
 

@@ -9,6 +9,7 @@ named in ``x-portkey-unmapped-params`` rather than dropped silently.
 from __future__ import annotations
 
 import importlib
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -159,8 +160,9 @@ class NativeExchange:
             mapper = self.translator.stream(call.unified_fn, self.target, self.request_body)
             encoder = call.format.encoder(leaf.provider) if call.format is not None else OpenAIEncoder(leaf.provider)
             return translated_result(self.caller, leaf, response, source, headers, timeout, mapper, encoder)
+        target = replace(self.target, response_headers={k.lower(): v for k, v in response.headers.items()})
         try:
-            answer = self.translator.parse_response(call.unified_fn, response.content, self.target, self.request_body)
+            answer = self.translator.parse_response(call.unified_fn, response.content, target, self.request_body)
         except InvalidResponse as exc:
             return error_result(leaf, ProviderError(leaf.provider, 502, exc.message, error_type="invalid_response"))
         return Result(response.status_code, headers, body=orjson.dumps(answer), provider=leaf.provider, path=leaf.path)

@@ -371,3 +371,25 @@ def test_a_route_whose_circuits_are_all_open_answers_503() -> None:
     assert route(config, script, state=state).status == 500
     result = route(config, script, state=state)
     assert result.status == 503 and b"circuit" in result.body and script.calls == ["openai"]
+
+
+def test_token_cache_fetches_once_for_concurrent_cold_callers() -> None:
+    import threading
+    import time as _time
+
+    from gateway.credentials import TokenCache
+
+    cache = TokenCache()
+    calls = []
+
+    def fetch():
+        calls.append(1)
+        _time.sleep(0.05)
+        return "token", _time.time() + 3600
+
+    threads = [threading.Thread(target=lambda: cache.get_or_fetch("k", fetch)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1 and cache.get_or_fetch("k", fetch) == "token"

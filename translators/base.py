@@ -78,6 +78,8 @@ class Target:
     strict: bool = True
     credentials: Mapping[str, Any] = field(default_factory=dict)
     fetched: Mapping[str, Fetched] = field(default_factory=dict)
+    #: The provider's response headers (lower-case names), set when a response is parsed.
+    response_headers: Mapping[str, str] = field(default_factory=dict)
 
     def option(self, *names: str, default: Any = None) -> Any:
         """Return the first provider option set under any of ``names``."""
