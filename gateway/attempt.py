@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from gateway.call import Call
 from gateway.compat import CompatExchange
 from gateway.errors import RequestTimeout, UpstreamTimeout, UpstreamUnavailable
-from gateway.native import NativeExchange
+from gateway.endpoints import ENDPOINT_FNS, EndpointExchange
+from gateway.native import NativeExchange, translator_for
 from gateway.nativeformats import NativeFormatExchange
 from gateway.outcomes import error_result, gateway_exception
 from gateway.passthrough import ProxyExchange
@@ -75,6 +76,14 @@ class LeafCaller:
             )
             estimate.native_format = True
             return estimate
+        if call.fn in ENDPOINT_FNS:
+            if adapter == "openai":
+                return EndpointExchange.prepare(self, leaf)
+            translator = translator_for(adapter)
+            if not translator.supports(call.fn):  # routed as-is (Azure), or not served at all
+                if hasattr(translator, "route"):
+                    return EndpointExchange.prepare(self, leaf, translator)
+                return gateway_exception(leaf, 400, f"{call.fn} is not supported by {leaf.provider}")
         if call.fn == "responses" and adapter == "openai" and leaf.spec.serves("responses"):
             return NativeFormatExchange.openai_responses(self, leaf)
         missing = getattr(call.format, "missing_previous", None)

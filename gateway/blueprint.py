@@ -69,10 +69,41 @@ def make_blueprint(name: str = "gateway") -> Blueprint:
     The app must also be initialised with ``Gateway().init_app(app)``; registering the
     blueprint does that automatically when it has not been done.
     """
-    from blueprints import chat, completions, embeddings, health, messages, models, proxy, responses
+    from blueprints import (
+        audio,
+        batches,
+        chat,
+        completions,
+        embeddings,
+        files,
+        fine_tuning,
+        health,
+        images,
+        messages,
+        models,
+        moderations,
+        proxy,
+        responses,
+    )
 
     parent = Blueprint(name, __name__)
-    for child in (health.bp, chat.bp, completions.bp, embeddings.bp, messages.bp, responses.bp, models.bp, proxy.bp):
+    children = (
+        health,
+        chat,
+        completions,
+        embeddings,
+        messages,
+        responses,
+        images,
+        audio,
+        files,
+        batches,
+        fine_tuning,
+        moderations,
+        models,
+        proxy,
+    )
+    for child in (module.bp for module in children):
         parent.register_blueprint(child)
     parent.register_error_handler(GatewayError, error_response)
     parent.register_error_handler(ProviderError, error_response)

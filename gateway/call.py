@@ -40,6 +40,8 @@ class Call:
     #: The client's original body when ``body`` holds its chat translation (Messages, Responses).
     client_body: dict[str, Any] | None = None
     client_raw: bytes | None = None
+    #: A parsed multipart form (``gateway.uploads.Form``) for upload endpoints.
+    form: Any = None
 
     @property
     def unified_fn(self) -> str:

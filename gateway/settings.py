@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "GATEWAY_PROVIDERS": {},
     "GATEWAY_MAX_JSON_BYTES": 64 * 1024 * 1024,
     "GATEWAY_MAX_IMAGE_BYTES": 20 * 1024 * 1024,
+    "GATEWAY_MAX_UPLOAD_BYTES": 1024 * 1024 * 1024,
     "GATEWAY_IMAGE_FETCH_TIMEOUT": 10.0,
     "GATEWAY_API_KEYS": [],
     "GATEWAY_REDIS_URL": "",
@@ -120,6 +121,7 @@ class Settings:
     providers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     max_json_bytes: int = DEFAULTS["GATEWAY_MAX_JSON_BYTES"]
     max_image_bytes: int = DEFAULTS["GATEWAY_MAX_IMAGE_BYTES"]
+    max_upload_bytes: int = DEFAULTS["GATEWAY_MAX_UPLOAD_BYTES"]
     image_fetch_timeout: float = DEFAULTS["GATEWAY_IMAGE_FETCH_TIMEOUT"]
     api_keys: tuple[str, ...] = ()
     redis_url: str = ""
@@ -156,6 +158,7 @@ class Settings:
             providers=dict(merged["GATEWAY_PROVIDERS"] or {}),
             max_json_bytes=number("GATEWAY_MAX_JSON_BYTES", int, 1),
             max_image_bytes=number("GATEWAY_MAX_IMAGE_BYTES", int, 1),
+            max_upload_bytes=number("GATEWAY_MAX_UPLOAD_BYTES", int, 1),
             image_fetch_timeout=number("GATEWAY_IMAGE_FETCH_TIMEOUT", float, 0.001),
             api_keys=tuple(merged["GATEWAY_API_KEYS"] or ()),
             redis_url=str(merged["GATEWAY_REDIS_URL"] or ""),

@@ -19,6 +19,31 @@ ENDPOINT_PATHS: Mapping[str, str] = {
     "complete": "/completions",
     "embed": "/embeddings",
     "models": "/models",
+    "imageGenerate": "/images/generations",
+    "imageEdit": "/images/edits",
+    "imageVariation": "/images/variations",
+    "createSpeech": "/audio/speech",
+    "createTranscription": "/audio/transcriptions",
+    "createTranslation": "/audio/translations",
+    "moderate": "/moderations",
+}
+
+#: Endpoint ids that registry entries list by group (``files`` covers every file operation).
+ENDPOINT_GROUPS: Mapping[str, str] = {
+    "uploadFile": "files",
+    "listFiles": "files",
+    "retrieveFile": "files",
+    "deleteFile": "files",
+    "retrieveFileContent": "files",
+    "createBatch": "batches",
+    "listBatches": "batches",
+    "retrieveBatch": "batches",
+    "cancelBatch": "batches",
+    "createFinetune": "finetune",
+    "listFinetunes": "finetune",
+    "retrieveFinetune": "finetune",
+    "cancelFinetune": "finetune",
+    "imageVariation": "imageEdit",
 }
 
 CHAT = frozenset({"chatComplete", "models"})
@@ -43,8 +68,8 @@ class ProviderSpec:
     developer_as_system: bool = True
 
     def serves(self, fn: str) -> bool:
-        """Return whether this provider serves the unified endpoint ``fn``."""
-        return fn in self.endpoints
+        """Return whether this provider serves the unified endpoint ``fn`` (directly or by its group)."""
+        return fn in self.endpoints or ENDPOINT_GROUPS.get(fn) in self.endpoints
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> "ProviderSpec":
         """Return a copy with operator overrides applied (unknown keys are rejected)."""

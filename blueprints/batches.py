@@ -1,0 +1,35 @@
+"""Serve the Batch API: create, list, retrieve, cancel, and download a batch's output."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from gateway.endpoint import dispatch, json_call
+from gateway.uploads import bare_call
+from translators import endpoint_schemas
+
+bp = Blueprint("batches", __name__)
+
+
+@bp.post("/v1/batches")
+def create() -> Response:
+    """Create a batch."""
+    return dispatch(json_call("createBatch", "/batches", endpoint_schemas.batch))
+
+
+@bp.get("/v1/batches")
+def list_batches() -> Response:
+    """List batches."""
+    return dispatch(bare_call("listBatches", "/batches"))
+
+
+@bp.get("/v1/batches/<batch_id>")
+def retrieve(batch_id: str) -> Response:
+    """Retrieve a batch."""
+    return dispatch(bare_call("retrieveBatch", f"/batches/{batch_id}"))
+
+
+@bp.post("/v1/batches/<batch_id>/cancel")
+def cancel(batch_id: str) -> Response:
+    """Cancel a batch."""
+    return dispatch(bare_call("cancelBatch", f"/batches/{batch_id}/cancel"))

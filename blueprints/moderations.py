@@ -1,0 +1,16 @@
+"""Serve ``POST /v1/moderations``."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from gateway.endpoint import dispatch, json_call
+from translators import endpoint_schemas
+
+bp = Blueprint("moderations", __name__)
+
+
+@bp.post("/v1/moderations")
+def moderations() -> Response:
+    """Classify text (and images) for policy violations."""
+    return dispatch(json_call("moderate", "/moderations", endpoint_schemas.moderation))
