@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway.call import Call
 from gateway.compat import CompatExchange
-from gateway.errors import RequestTimeout, UpstreamTimeout, UpstreamUnavailable
 from gateway.endpoints import ENDPOINT_FNS, EndpointExchange
+from gateway.errors import RequestTimeout, UpstreamTimeout, UpstreamUnavailable
 from gateway.native import NativeExchange, translator_for
 from gateway.nativeformats import NativeFormatExchange
 from gateway.outcomes import error_result, gateway_exception

@@ -386,13 +386,13 @@ def test_no_monkey_patch_warning(gateway) -> None:
 
 def test_proxy_get_with_query_and_headers(gateway) -> None:
     resp = requests.get(
-        gateway.url + "/v1/files",
+        gateway.url + "/v1/vector_stores",
         params={"limit": "2", "purpose": "batch"},
         headers=headers(**{"OpenAI-Beta": "assistants=v2"}),
     )
     echo = resp.json()
     assert resp.status_code == 200 and resp.headers["x-mock-echo"] == "1"
-    assert echo["method"] == "GET" and echo["path"] == "/v1/files" and echo["query"] == "limit=2&purpose=batch"
+    assert echo["method"] == "GET" and echo["path"] == "/v1/vector_stores" and echo["query"] == "limit=2&purpose=batch"
     assert echo["headers"]["openai-beta"] == "assistants=v2"
     assert echo["headers"]["authorization"] == "Bearer sk-live"
     assert not any(k.startswith("x-portkey") for k in echo["headers"])
@@ -424,13 +424,13 @@ def test_proxy_chunked_upload_and_delete(gateway) -> None:
 
     echo = requests.post(gateway.url + "/v1/stuff", data=gen(), headers=headers()).json()
     assert echo["size"] == 10000
-    echo = requests.delete(gateway.url + "/v1/files/file-abc", headers=headers()).json()
-    assert (echo["method"], echo["path"]) == ("DELETE", "/v1/files/file-abc")
+    echo = requests.delete(gateway.url + "/v1/vector_stores/vs-abc", headers=headers()).json()
+    assert (echo["method"], echo["path"]) == ("DELETE", "/v1/vector_stores/vs-abc")
 
 
 def test_proxy_keeps_provider_errors_raw(gateway, mockctl) -> None:
     resp = requests.get(
-        gateway.url + "/v1/files", headers=headers(**{"x-portkey-custom-host": mockctl.base(status=404)})
+        gateway.url + "/v1/vector_stores", headers=headers(**{"x-portkey-custom-host": mockctl.base(status=404)})
     )
     assert resp.status_code == 404
     assert resp.json()["error"]["message"] == "mock failure 404"
