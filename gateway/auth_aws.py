@@ -2,9 +2,9 @@
 
 Facts (AWS STS API reference, ``AssumeRole``): the Query API ``GET /?Action=AssumeRole&Version=2011-06-15
 &RoleArn=...&RoleSessionName=...[&ExternalId=...]`` at ``https://sts.{region}.amazonaws.com``, SigV4-signed
-for service ``sts``; the XML answer holds ``AssumeRoleResult/Credentials`` with ``AccessKeyId``,
-``SecretAccessKey``, ``SessionToken`` and ``Expiration`` (ISO 8601), errors hold ``Error/Code`` and
-``Error/Message``. The source credentials come from the leaf options (``aws_access_key_id``,
+for service ``sts`` (with ``translators/aws_sigv4.py``); the XML answer holds ``AssumeRoleResult/Credentials``
+with ``AccessKeyId``, ``SecretAccessKey``, ``SessionToken`` and ``Expiration`` (ISO 8601), errors hold
+``Error/Code`` and ``Error/Message``. The source credentials come from the leaf options (``aws_access_key_id``,
 ``aws_secret_access_key``, ``aws_session_token``) or from ``AWS_ASSUME_ROLE_ACCESS_KEY_ID`` /
 ``AWS_ASSUME_ROLE_SECRET_ACCESS_KEY``. ``GATEWAY_AWS_STS_ENDPOINT`` overrides the endpoint (tests,
 VPC endpoints). Credentials are cached per role, external id and source credential until they expire.
@@ -24,8 +24,8 @@ from botocore.credentials import Credentials
 from gateway.credentials import cache_key
 from gateway.errors import ProviderError
 from gateway.upstream import Timeout, UpstreamFailure
+from translators.aws_sigv4 import amz_date, region_of, sign
 from translators.base import Target, TranslationError
-from translators.bedrock import region_of, sign
 
 if TYPE_CHECKING:
     from gateway.credentials import TokenCache
@@ -38,7 +38,6 @@ SESSION_NAME = "portkey-gateway"
 DURATION_SECONDS = 3600
 #: Read and total timeout of one AssumeRole call.
 TIMEOUT_SECONDS = 10.0
-_SIGV4_TIME = "%Y%m%dT%H%M%SZ"
 
 
 def _fail(status: int, detail: str) -> ProviderError:
@@ -111,8 +110,7 @@ def assume_role(
     if external_id:
         query["ExternalId"] = external_id
     url = f"{endpoint.rstrip('/')}/?{urlencode(sorted(query.items()))}"
-    timestamp = time.strftime(_SIGV4_TIME, time.gmtime())
-    headers = sign("GET", url, {"accept": "application/xml"}, None, source, "sts", region, timestamp)
+    headers = sign("GET", url, {"accept": "application/xml"}, None, source, "sts", region, amz_date())
     timeout = Timeout(settings.connect_timeout, TIMEOUT_SECONDS, TIMEOUT_SECONDS)
     try:
         response = state.client.send("GET", url, headers=headers, timeout=timeout)

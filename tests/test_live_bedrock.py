@@ -398,11 +398,13 @@ def test_titan_embeddings_via_the_sdk(gateway, mockctl) -> None:
 
 def test_cohere_embeddings_via_the_sdk(gateway, mockctl) -> None:
     c, sid = client(gateway, mockctl)
-    result = c.embeddings.create(model="cohere.embed-english-v3", input=["first", "second"])
+    result = c.embeddings.create(model="cohere.embed-english-v3", input=["first", "second word"])
     assert [d.index for d in result.data] == [0, 1]
-    assert result.data[1].embedding[:3] == pytest.approx(mock.vector("second", 3), abs=1e-6)
+    # Cohere's answer has no token count: usage comes from the X-Amzn-Bedrock-Input-Token-Count header.
+    assert result.usage.prompt_tokens == 3 and result.usage.total_tokens == 3
+    assert result.data[1].embedding[:3] == pytest.approx(mock.vector("second word", 3), abs=1e-6)
     body = json.loads(mockctl.requests(sid)[0]["body"])
-    assert body == {"texts": ["first", "second"], "input_type": "search_document", "embedding_types": ["float"]}
+    assert body == {"texts": ["first", "second word"], "input_type": "search_document", "embedding_types": ["float"]}
     c.embeddings.create(model="cohere.embed-english-v3", input="query", extra_body={"input_type": "search_query"})
     assert json.loads(mockctl.requests(sid)[1]["body"])["input_type"] == "search_query"
 

@@ -13,57 +13,32 @@ forces exactly that function. ``top_p``/``top_k`` are ``p``/``k``; penalties ran
 (clamped); ``response_format`` is ``{type: json_object, json_schema?}``; reasoning is
 ``thinking: {type: enabled|disabled, token_budget}``. ``n > 1`` is not supported.
 
-Response facts: ``message.content`` is a list of ``text``/``thinking`` items; ``tool_plan`` and
-thinking surface as ``reasoning_content``; usage comes from ``usage.tokens`` (else
-``billed_units``) plus ``cached_tokens``; finish reasons ``COMPLETE``, ``STOP_SEQUENCE``,
-``MAX_TOKENS``, ``TOOL_CALL``, ``ERROR``, ``TIMEOUT``. Streams are SSE events named by ``type``:
-``message-start`` (id), ``content-start/-delta/-end`` (``delta.message.content.text|thinking``),
-``tool-plan-delta``, ``tool-call-start`` (id and name) / ``-delta`` (arguments) / ``-end`` keyed
-by the event ``index``, ``message-end`` (finish reason, usage, optional ``error``). The choice
-index is always 0 (the reference used the content index).
+The answers, streams and errors are mapped in ``translators/cohere_response.py``.
 """
 
 from __future__ import annotations
 
-import base64
-import struct
 from collections.abc import Mapping
 from typing import Any
 
 from translators.base import (
     Built,
-    ChunkWriter,
     HttpRequest,
     InvalidResponse,
-    StreamError,
-    StreamEvent,
     Target,
     TranslationError,
-    chat_completion,
-    error_envelope,
-    finish_reason,
     image_url_of,
-    include_usage,
     json_bytes,
     loads_or_none,
     max_tokens_of,
     merge_native,
-    new_id,
     parts_of,
     stop_list,
     text_of,
     unmapped,
-    usage,
 )
+from translators.cohere_response import CohereStream, to_chat_completion, to_embeddings, to_error
 
-FINISH = {
-    "COMPLETE": "stop",
-    "STOP_SEQUENCE": "stop",
-    "MAX_TOKENS": "length",
-    "TOOL_CALL": "tool_calls",
-    "ERROR": "stop",
-    "TIMEOUT": "stop",
-}
 #: ``reasoning_effort`` -> thinking token budget.
 THINKING_BUDGETS = {"minimal": 512, "low": 1024, "medium": 4096, "high": 16384}
 DEFAULT_INPUT_TYPE = "search_document"
@@ -267,144 +242,6 @@ def chat_body(body: Mapping[str, Any], stream: bool) -> dict[str, Any]:
     return merge_native(out, body)
 
 
-# -- chat response -------------------------------------------------------------------------------
-
-
-def cohere_usage(raw: Any) -> dict[str, Any]:
-    """Map Cohere usage (``tokens``, else ``billed_units``) to OpenAI's."""
-    raw = raw if isinstance(raw, Mapping) else {}
-    counts = raw.get("tokens") or raw.get("billed_units") or {}
-    cached = raw.get("cached_tokens")
-    return usage(
-        int(counts.get("input_tokens") or 0),
-        int(counts.get("output_tokens") or 0),
-        cached=int(cached) if cached is not None else None,
-    )
-
-
-def _tool_calls(calls: Any) -> list[dict[str, Any]]:
-    out = []
-    for call in calls or []:
-        function = call.get("function") or {}
-        out.append(
-            {
-                "id": call.get("id", ""),
-                "type": "function",
-                "function": {"name": function.get("name", ""), "arguments": function.get("arguments") or "{}"},
-            }
-        )
-    return out
-
-
-def to_chat_completion(answer: Mapping[str, Any], target: Target, model: str) -> dict[str, Any]:
-    """Map a Cohere v2 chat response to an OpenAI ``chat.completion``."""
-    message = answer.get("message") or {}
-    text: list[str] = []
-    thinking: list[str] = []
-    for item in message.get("content") or []:
-        if item.get("type") == "text":
-            text.append(item.get("text", ""))
-        elif item.get("type") == "thinking":
-            thinking.append(item.get("thinking", ""))
-    if message.get("tool_plan"):
-        thinking.append(message["tool_plan"])
-    calls = _tool_calls(message.get("tool_calls"))
-    reply: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text or not calls else None}
-    if calls:
-        reply["tool_calls"] = calls
-    if thinking:
-        reply["reasoning_content"] = "".join(thinking)
-    if not target.strict and message.get("citations"):
-        reply["citations"] = message["citations"]
-    return chat_completion(
-        id=answer.get("id") or new_id("chatcmpl"),
-        model=model,
-        provider=target.provider,
-        message=reply,
-        finish=finish_reason(answer.get("finish_reason") or "COMPLETE", FINISH, target.strict),
-        usage=cohere_usage(answer.get("usage")),
-    )
-
-
-def to_error(status: int, body: bytes, target: Target) -> dict[str, Any]:
-    """Map a Cohere error body (``{"message": ...}``) to OpenAI's envelope."""
-    parsed = loads_or_none(body)
-    if isinstance(parsed, Mapping) and isinstance(parsed.get("message"), str):
-        return error_envelope(target.provider, parsed["message"])
-    text = body.decode("utf-8", "replace").strip()[:1000] or f"HTTP {status}"
-    return error_envelope(target.provider, text)
-
-
-# -- chat stream ---------------------------------------------------------------------------------
-
-
-class CohereStream:
-    """Map Cohere v2 stream events to OpenAI chunks."""
-
-    def __init__(self, target: Target, request: Mapping[str, Any]) -> None:
-        self.strict = target.strict
-        self.writer = ChunkWriter(
-            id=new_id("chatcmpl"),
-            model=str(request.get("model", "")),
-            provider=target.provider,
-            include_usage=include_usage(request),
-        )
-        self.completed = False
-        self.finish_reason: Any = None
-        self.usage: Any = None
-
-    def _tool_call(self, data: Mapping[str, Any], start: bool) -> list[dict[str, Any]]:
-        call = ((data.get("delta") or {}).get("message") or {}).get("tool_calls") or {}
-        function = call.get("function") or {}
-        entry: dict[str, Any] = {"index": self.writer.tool_call_index(data.get("index"))}
-        if start:
-            entry["id"] = call.get("id", "")
-            entry["type"] = "function"
-            entry["function"] = {"name": function.get("name", ""), "arguments": function.get("arguments") or ""}
-        else:
-            entry["function"] = {"arguments": function.get("arguments") or ""}
-        return [self.writer.chunk({"tool_calls": [entry]})]
-
-    def on_event(self, event: StreamEvent) -> list[dict[str, Any]]:
-        """Translate one event."""
-        data = event.data if isinstance(event.data, Mapping) else {}
-        kind = data.get("type") or event.type
-        writer = self.writer
-        if kind in ("content-delta", "content-start"):
-            content = ((data.get("delta") or {}).get("message") or {}).get("content") or {}
-            if content.get("thinking"):
-                return [writer.chunk({"reasoning_content": content["thinking"]})]
-            if content.get("text"):
-                return [writer.chunk({"content": content["text"]})]
-            return []
-        if kind == "tool-call-delta":
-            return self._tool_call(data, start=False)
-        if kind == "tool-call-start":
-            return self._tool_call(data, start=True)
-        if kind == "tool-plan-delta":
-            plan = ((data.get("delta") or {}).get("message") or {}).get("tool_plan")
-            return [writer.chunk({"reasoning_content": plan})] if plan else []
-        if kind == "message-start":
-            writer.id = data.get("id") or writer.id
-            return [writer.chunk({"role": "assistant", "content": ""})]
-        if kind == "message-end":
-            delta = data.get("delta") or {}
-            if delta.get("error"):
-                raise StreamError(str(delta["error"]), "provider_error")
-            self.finish_reason = delta.get("finish_reason") or "COMPLETE"
-            self.usage = delta.get("usage")
-            self.completed = True
-            return []
-        if kind == "error" or event.error:
-            raise StreamError(str(data.get("message") or event.data or "stream error"), "provider_error")
-        return []  # content-end, tool-call-end, citation-*, debug
-
-    def finish(self) -> list[dict[str, Any]]:
-        """The finish chunk and, when asked for, the usage chunk."""
-        reason = finish_reason(self.finish_reason, FINISH, self.strict)
-        return [self.writer.chunk({}, reason)] + self.writer.usage_chunk(cohere_usage(self.usage))
-
-
 # -- embeddings ----------------------------------------------------------------------------------
 
 
@@ -426,30 +263,6 @@ def embed_body(body: Mapping[str, Any], target: Target) -> dict[str, Any]:
     if "truncate" in body:
         out["truncate"] = body["truncate"]
     return merge_native(out, body)
-
-
-def _b64(vector: list[float]) -> str:
-    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
-
-
-def to_embeddings(answer: Mapping[str, Any], target: Target, request: Mapping[str, Any]) -> dict[str, Any]:
-    """Map a Cohere embed response to OpenAI's embeddings list."""
-    vectors = (answer.get("embeddings") or {}).get("float")
-    if not isinstance(vectors, list):
-        raise InvalidResponse(f"Invalid response received from cohere: no float embeddings in {str(answer)[:300]}")
-    as_b64 = request.get("encoding_format") == "base64"
-    meta = answer.get("meta") or {}
-    counts = meta.get("billed_units") or meta.get("tokens") or {}
-    tokens = int(counts.get("input_tokens") or 0)
-    return {
-        "object": "list",
-        "data": [
-            {"object": "embedding", "index": i, "embedding": _b64(v) if as_b64 else v} for i, v in enumerate(vectors)
-        ],
-        "model": request.get("model", ""),
-        "provider": target.provider,
-        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-    }
 
 
 # -- the translator ------------------------------------------------------------------------------

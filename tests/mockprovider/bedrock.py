@@ -1,8 +1,9 @@
 """AWS Bedrock Runtime wire format: Converse, ConverseStream (binary event stream), InvokeModel embeddings, STS.
 
 Routes: ``POST /model/<id>/converse``, ``/converse-stream`` and ``/invoke`` (Titan and Cohere
-embeddings); ``GET /sts/?Action=AssumeRole`` (XML, issues temporary credentials); ``GET
-/bedrock-mock/pixel.png`` (an image for the gateway to download). SigV4 is verified for real: the
+embeddings; every InvokeModel answer carries ``X-Amzn-Bedrock-Input-Token-Count``, and Cohere's body
+has no token count of its own); ``GET /sts/?Action=AssumeRole`` (XML, issues temporary credentials);
+``GET /bedrock-mock/pixel.png`` (an image for the gateway to download). SigV4 is verified for real: the
 canonical request is rebuilt from what arrived (the raw request target, the signed headers, the body)
 and the signature recomputed with botocore for the known secret of the access key (static test keys
 or credentials this mock issued, whose session token must match). ``Authorization: Bearer`` is
@@ -312,6 +313,20 @@ def vector(text: str, size: int) -> list[float]:
     return [round((digest[i % 32] - 128) / 128, 4) for i in range(size)]
 
 
+def tokens(text: str) -> int:
+    """The mock's token count of ``text``: one per word, at least one."""
+    return max(1, len(text.split()))
+
+
+def invoke_headers(input_tokens: int) -> dict[str, str]:
+    """The headers every InvokeModel answer carries (token count, latency, request id)."""
+    return {
+        "X-Amzn-Bedrock-Input-Token-Count": str(input_tokens),
+        "X-Amzn-Bedrock-Invocation-Latency": "42",
+        "x-amzn-requestid": "mock-request-id",
+    }
+
+
 @bp.post("/model/<path:model>/invoke")
 def invoke(model: str) -> Response:
     sw = switches()
@@ -331,9 +346,10 @@ def invoke(model: str) -> Response:
         if size not in (256, 512, 1024):
             return error(400, "Malformed input request: #/dimensions: 8 is not a valid enum value")
         embedding = vector(text, size)
-        count = max(1, len(text.split()))
+        count = tokens(text)
         return json_response(
-            {"embedding": embedding, "inputTextTokenCount": count, "embeddingsByType": {"float": embedding}}
+            {"embedding": embedding, "inputTextTokenCount": count, "embeddingsByType": {"float": embedding}},
+            headers=invoke_headers(count),
         )
     if model.startswith("cohere.embed"):
         texts, kind = body.get("texts"), body.get("input_type")
@@ -344,7 +360,9 @@ def invoke(model: str) -> Response:
             out: dict[str, Any] = {"embeddings": {"float": vectors}, "response_type": "embeddings_by_type"}
         else:
             out = {"embeddings": vectors, "response_type": "embeddings_floats"}
-        return json_response({**out, "id": "mock-embed-id", "texts": texts})
+        # Cohere on Bedrock reports no token count in the body; only the header has it.
+        count = sum(tokens(t) for t in texts)
+        return json_response({**out, "id": "mock-embed-id", "texts": texts}, headers=invoke_headers(count))
     return error(400, f"The provided model identifier is invalid: {model}")
 
 
