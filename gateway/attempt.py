@@ -10,7 +10,7 @@ and the retry loop, so every strategy above gets retries for free.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -24,6 +24,7 @@ from gateway.outcomes import error_result, gateway_exception
 from gateway.passthrough import ProxyExchange
 from gateway.result import Result, json_result
 from gateway.retry import Backoff, run_with_retries
+from gateway.streams import OpenAIEncoder
 from gateway.targets import Leaf
 from gateway.upstream import Timeout, UpstreamFailure, UpstreamResponse
 from translators.token_count import count_messages_request
@@ -54,6 +55,21 @@ class LeafCaller:
         self.call = call
         settings = state.settings
         self.backoff = Backoff(settings.retry_base_delay, settings.retry_max_delay, settings.retry_budget)
+        #: Wraps stream encoders when output guardrails or the cache must see the streamed answer.
+        self.observer: Callable[[Any], Any] | None = None
+        #: Whether providers speaking the client's format may be relayed byte for byte.
+        self.native_formats = True
+
+    def encoder(self, provider: str) -> Any:
+        """The stream encoder for the client's format (observed when the answer must be checked or cached)."""
+        fmt = self.call.format
+        base = fmt.encoder(provider) if fmt is not None else OpenAIEncoder(provider)
+        return self.observer(base) if self.observer is not None else base
+
+    @property
+    def relays_bytes(self) -> bool:
+        """Whether an OpenAI-format stream can go to the client byte for byte."""
+        return self.call.format is None and self.observer is None
 
     def __call__(self, leaf: Leaf) -> Result:
         exchange = self.exchange(leaf)
@@ -67,7 +83,9 @@ class LeafCaller:
         if call.fn == "proxy":
             return ProxyExchange.prepare(self, leaf)
         adapter = leaf.spec.adapter
-        if call.fn in ("messages", "messagesCountTokens") and adapter == "anthropic":
+        if (call.fn == "messagesCountTokens" and adapter == "anthropic") or (
+            call.fn == "messages" and adapter == "anthropic" and self.native_formats
+        ):
             return NativeFormatExchange.anthropic_messages(self, leaf)
         if call.fn == "messagesCountTokens":
             tokens = {"input_tokens": count_messages_request(call.client_body or {})}
@@ -84,7 +102,7 @@ class LeafCaller:
                 if hasattr(translator, "route"):
                     return EndpointExchange.prepare(self, leaf, translator)
                 return gateway_exception(leaf, 400, f"{call.fn} is not supported by {leaf.provider}")
-        if call.fn == "responses" and adapter == "openai" and leaf.spec.serves("responses"):
+        if call.fn == "responses" and adapter == "openai" and leaf.spec.serves("responses") and self.native_formats:
             return NativeFormatExchange.openai_responses(self, leaf)
         missing = getattr(call.format, "missing_previous", None)
         if missing:

@@ -106,11 +106,10 @@ class CompatExchange:
 def openai_stream_result(
     caller: "LeafCaller", leaf: Leaf, response: UpstreamResponse, headers: list[tuple[str, str]], timeout: Timeout
 ) -> Result:
-    """An OpenAI-format upstream stream: relayed byte for byte, or re-encoded for other client formats."""
-    fmt = caller.call.format
-    if fmt is None:
+    """An OpenAI-format upstream stream: relayed byte for byte, or re-encoded (other client formats, observed)."""
+    if caller.relays_bytes:
         return relay_result(caller, leaf, response, headers, timeout, OpenAIEncoder(leaf.provider).error)
     source = UpstreamEvents(response, timeout.read)
     return translated_result(
-        caller, leaf, response, source, headers, timeout, OpenAIChunks(), fmt.encoder(leaf.provider)
+        caller, leaf, response, source, headers, timeout, OpenAIChunks(), caller.encoder(leaf.provider)
     )

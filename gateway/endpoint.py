@@ -144,7 +144,10 @@ def stream_call(fn: str, path: str) -> Call:
 def dispatch(call: Call, state: GatewayState | None = None) -> Response:
     """Route ``call`` through its plan and render the answer."""
     state = state or current_state()
-    plan = compile_plan(call.options, state.registry, state.trusted, state.settings.max_retry_attempts)
+    settings = state.settings
+    plan = compile_plan(
+        call.options, state.registry, state.trusted, settings.max_retry_attempts, settings.semantic_embedding
+    )
     result = Router(state, call).route(plan)
     return render(result, call)
 

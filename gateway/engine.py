@@ -12,11 +12,11 @@ import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from gateway.attempt import LeafCaller
 from gateway.bodies import Replayable
 from gateway.breaker import BreakerConfig, target_key
 from gateway.call import Call
 from gateway.conditions import choose
+from gateway.guarded import LeafRunner
 from gateway.result import Result, json_result
 from gateway.targets import Branch, Leaf, Node, Plan
 
@@ -74,7 +74,7 @@ class Router:
     ) -> None:
         self.state = state
         self.call = call
-        self.caller = caller or LeafCaller(state, call)
+        self.caller = caller or LeafRunner(state, call)
         self.rng = rng
         self._context: dict[str, Any] | None = None
 

@@ -22,7 +22,7 @@ from gateway.fetch import fetch_all
 from gateway.outcomes import error_result, gateway_exception, without_type
 from gateway.relay import UpstreamEvents
 from gateway.result import Result, json_result
-from gateway.streams import OpenAIEncoder, translated_result
+from gateway.streams import translated_result
 from gateway.targets import Leaf
 from gateway.upstream import Timeout, UpstreamResponse
 from translators.base import InvalidResponse, Target, TranslationError, Translator
@@ -39,6 +39,7 @@ TRANSLATOR_MODULES = {
     "azure": "translators.azure",
     "cohere": "translators.cohere",
     "mistral": "translators.mistral",
+    "stability": "translators.stability",
 }
 
 _loaded: dict[str, Translator] = {}
@@ -158,7 +159,7 @@ class NativeExchange:
             else:
                 source = UpstreamEvents(response, timeout.read)
             mapper = self.translator.stream(call.unified_fn, self.target, self.request_body)
-            encoder = call.format.encoder(leaf.provider) if call.format is not None else OpenAIEncoder(leaf.provider)
+            encoder = self.caller.encoder(leaf.provider)
             return translated_result(self.caller, leaf, response, source, headers, timeout, mapper, encoder)
         target = replace(self.target, response_headers={k.lower(): v for k, v in response.headers.items()})
         try:

@@ -41,6 +41,8 @@ DEFAULTS: dict[str, Any] = {
     "GATEWAY_AZURE_IMDS_ENDPOINT": "http://169.254.169.254/metadata/identity/oauth2/token",
     "GATEWAY_AWS_STS_ENDPOINT": "",
     "GATEWAY_RESPONSES_DB": "",
+    "GATEWAY_CACHE_MAX_BYTES": 64 * 1024 * 1024,
+    "GATEWAY_SEMANTIC_EMBEDDING": {},
     "GATEWAY_RESPONSES_TTL": 30 * 24 * 3600.0,
     "GATEWAY_MAX_RETRY_ATTEMPTS": 5,
     "GATEWAY_RETRY_BASE_DELAY": 1.0,
@@ -129,6 +131,8 @@ class Settings:
     azure_imds_endpoint: str = DEFAULTS["GATEWAY_AZURE_IMDS_ENDPOINT"]
     aws_sts_endpoint: str = ""
     responses_db: str = ""
+    cache_max_bytes: int = DEFAULTS["GATEWAY_CACHE_MAX_BYTES"]
+    semantic_embedding: Mapping[str, Any] = field(default_factory=dict)
     responses_ttl: float = DEFAULTS["GATEWAY_RESPONSES_TTL"]
     max_retry_attempts: int = DEFAULTS["GATEWAY_MAX_RETRY_ATTEMPTS"]
     retry_base_delay: float = DEFAULTS["GATEWAY_RETRY_BASE_DELAY"]
@@ -166,6 +170,8 @@ class Settings:
             azure_imds_endpoint=str(merged["GATEWAY_AZURE_IMDS_ENDPOINT"]),
             aws_sts_endpoint=str(merged["GATEWAY_AWS_STS_ENDPOINT"] or "").rstrip("/"),
             responses_db=str(merged["GATEWAY_RESPONSES_DB"] or ""),
+            cache_max_bytes=number("GATEWAY_CACHE_MAX_BYTES", int, 1024),
+            semantic_embedding=dict(merged["GATEWAY_SEMANTIC_EMBEDDING"] or {}),
             responses_ttl=number("GATEWAY_RESPONSES_TTL", float, 1),
             max_retry_attempts=number("GATEWAY_MAX_RETRY_ATTEMPTS", int, 0),
             retry_base_delay=number("GATEWAY_RETRY_BASE_DELAY", float, 0),

@@ -17,9 +17,12 @@ from typing import Any
 from flask import current_app
 
 from gateway.breaker import MemoryBreakerStore, RedisBreakerStore
+from gateway.cache_store import MemoryCache, RedisCache
+from gateway.checkio import GatewayCheckIO
 from gateway.credentials import TokenCache
 from gateway.headers import forwardable_request_headers
 from gateway.responses_store import RedisResponseStore, SQLiteResponseStore
+from gateway.semantic import SemanticIndex
 from gateway.settings import Settings
 from gateway.ssrf import TrustedHosts
 from gateway.upstream import UpstreamClient
@@ -42,6 +45,9 @@ class GatewayState:
         self.redis = _redis_client(settings.redis_url) if settings.redis_url else None
         self.breakers: Any = RedisBreakerStore(self.redis) if self.redis is not None else MemoryBreakerStore()
         self.tokens = TokenCache()
+        self.cache: Any = RedisCache(self.redis) if self.redis is not None else MemoryCache(settings.cache_max_bytes)
+        self.semantic = SemanticIndex(self.redis)
+        self.check_io = GatewayCheckIO(self)
         self._responses: Any = None
 
     def responses_store(self) -> Any:

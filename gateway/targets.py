@@ -92,6 +92,9 @@ class Leaf:
     hooks: dict[str, list[Any]] = field(default_factory=dict)
     weight: float = 1.0
     name: str | None = None
+    #: Compiled hooks (``gateway.hooks.Hook``) for the input and output events.
+    before_hooks: list[Any] = field(default_factory=list)
+    after_hooks: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -133,12 +136,18 @@ def _retry(raw: Mapping[str, Any] | None, cap: int, path: tuple) -> RetryPolicy:
 
 class _Compiler:
     def __init__(
-        self, opts: RequestOptions, registry: Mapping[str, ProviderSpec], trusted: TrustedHosts, retry_cap: int
+        self,
+        opts: RequestOptions,
+        registry: Mapping[str, ProviderSpec],
+        trusted: TrustedHosts,
+        retry_cap: int,
+        semantic_embedding: Mapping[str, Any] | None = None,
     ) -> None:
         self.opts = opts
         self.registry = registry
         self.trusted = trusted
         self.retry_cap = retry_cap
+        self.semantic_embedding = semantic_embedding
         self.header_host = check_custom_host(opts.custom_host, trusted) if opts.custom_host else None
         #: The provider whose leaves inherit the key from ``Authorization`` / ``x-api-key``.
         self.key_owner: str | None = opts.provider
@@ -216,6 +225,18 @@ class _Compiler:
         forward = self.opts.forward_headers if self.opts.forward_headers is not None else inh.get("forward_headers")
         timeout = self.opts.request_timeout if self.opts.request_timeout is not None else inh.get("request_timeout")
         strict = inh.get("strict_open_ai_compliance", True) is not False and self.opts.strict_compliance is not False
+        hooks = inh.get("hooks", {})
+        before: list[Any] = []
+        after: list[Any] = []
+        if hooks or self.opts.default_input_guardrails or self.opts.default_output_guardrails:
+            from gateway.hooks import compile_hooks  # the check library loads only when hooks are used
+
+            before, after = compile_hooks(
+                hooks, self.opts.default_input_guardrails, self.opts.default_output_guardrails, path
+            )
+        cache = inh.get("cache")
+        if cache is not None:
+            self._check_cache(cache, path)
         return Leaf(
             path=json_path,
             provider=provider,
@@ -231,10 +252,23 @@ class _Compiler:
             cache=inh.get("cache"),
             circuit_breaker=inh.get("circuit_breaker"),
             strict=strict,
-            hooks=inh.get("hooks", {}),
+            hooks=hooks,
             weight=weight,
             name=name,
+            before_hooks=before,
+            after_hooks=after,
         )
+
+    def _check_cache(self, cache: Any, path: tuple) -> None:
+        mode = cache if isinstance(cache, str) else cache.get("mode")
+        if mode == "semantic":
+            has_model = isinstance(cache, dict) and isinstance(cache.get("embedding"), dict)
+            if not has_model and not self.semantic_embedding:
+                raise config_error(
+                    path + ("cache", "mode"),
+                    "semantic caching needs an embedding model: set "
+                    "cache.embedding or the GATEWAY_SEMANTIC_EMBEDDING setting",
+                )
 
     def _trusted_host(self, url: str) -> bool:
         from urllib.parse import urlsplit
@@ -272,10 +306,14 @@ def _providers_in(raw: Mapping[str, Any]) -> set[str]:
 
 
 def compile_plan(
-    opts: RequestOptions, registry: Mapping[str, ProviderSpec], trusted: TrustedHosts, retry_cap: int
+    opts: RequestOptions,
+    registry: Mapping[str, ProviderSpec],
+    trusted: TrustedHosts,
+    retry_cap: int,
+    semantic_embedding: Mapping[str, Any] | None = None,
 ) -> Plan:
     """Compile the request's routing tree; raise ``BadRequest``/``InvalidConfig`` on bad input."""
-    compiler = _Compiler(opts, registry, trusted, retry_cap)
+    compiler = _Compiler(opts, registry, trusted, retry_cap, semantic_embedding)
     if opts.config_text is None:
         if not opts.provider:
             raise BadRequest(

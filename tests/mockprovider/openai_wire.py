@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 import struct
 import time
 from typing import Any
@@ -203,11 +204,23 @@ def vector(text: str, dims: int = 8) -> list[float]:
     return [v / 32768 for v in values]
 
 
+def bag_of_words(text: str, dims: int = 64) -> list[float]:
+    """A vector whose cosine similarity tracks shared words (case and punctuation ignored)."""
+    counts = [0.0] * dims
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        counts[int(hashlib.sha256(word.encode()).hexdigest(), 16) % dims] += 1.0
+    return counts
+
+
 def embeddings(body: dict[str, Any]) -> dict[str, Any]:
     inputs = body.get("input")
     items = inputs if isinstance(inputs, list) else [inputs]
     dims = body.get("dimensions") if isinstance(body.get("dimensions"), int) else 8
-    data = [{"object": "embedding", "index": i, "embedding": vector(str(item), dims)} for i, item in enumerate(items)]
+    embed = bag_of_words if str(body.get("model", "")).startswith("bow") else vector
+    data = [
+        {"object": "embedding", "index": i, "embedding": embed(str(item), dims if embed is vector else 64)}
+        for i, item in enumerate(items)
+    ]
     tokens = sum(max(1, len(str(item)) // 4) for item in items)
     return {
         "object": "list",
