@@ -3,7 +3,9 @@
 Each ``tests/fixtures/<provider>.json`` holds cases built from the provider's public API
 documentation. Stream cases are replayed through the gateway's decoder (SSE or AWS
 event-stream) split at every byte offset; the chunks must not depend on where the network
-split the bytes.
+split the bytes. A request case whose native body is a multipart form lists its fields under
+``expect.form`` instead of ``expect.body``; a response case may give raw bytes as ``input_b64``;
+a ``response_error`` case expects ``InvalidResponse`` (a 502) matching ``match``.
 """
 
 from __future__ import annotations
@@ -54,6 +56,28 @@ def scrub(value: Any, volatile: set[str]) -> Any:
     if isinstance(value, dict):
         return {k: v for k, v in value.items() if k not in volatile}
     return value
+
+
+def form_of(request: Any) -> dict[str, str]:
+    """Parse a multipart/form-data request body (as a server would) into its text fields."""
+    from io import BytesIO
+
+    from werkzeug.formparser import parse_form_data
+
+    ctype = request.headers["content-type"]
+    assert ctype.startswith("multipart/form-data; boundary=")
+    boundary = ctype.split("boundary=", 1)[1]
+    assert request.body.endswith(f"--{boundary}--\r\n".encode())
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "CONTENT_TYPE": ctype,
+        "CONTENT_LENGTH": str(len(request.body)),
+        "wsgi.input": BytesIO(request.body),
+    }
+    _, form, files = parse_form_data(environ)
+    assert not files
+    assert all(len(form.getlist(name)) == 1 for name in form)
+    return dict(form.items())
 
 
 def stream_bytes(doc: dict[str, Any], case: dict[str, Any]) -> bytes:
@@ -112,7 +136,10 @@ def test_golden(name: str, doc: dict[str, Any], case: dict[str, Any]) -> None:
             assert built.request.headers.get(header) == value, header
         for header in expect.get("absent_headers", []):
             assert header not in built.request.headers, header
-        assert orjson.loads(built.request.body) == expect["body"]
+        if "form" in expect:
+            assert form_of(built.request) == expect["form"]
+        else:
+            assert orjson.loads(built.request.body) == expect["body"]
         assert built.unmapped == case.get("unmapped", [])
     elif kind == "request_error":
         from translators.base import TranslationError
@@ -120,9 +147,15 @@ def test_golden(name: str, doc: dict[str, Any], case: dict[str, Any]) -> None:
         with pytest.raises(TranslationError, match=case["match"]):
             translator.build_request(case.get("fn", "chatComplete"), case["input"], target, False)
     elif kind == "response":
-        raw = orjson.dumps(case["input"])
+        raw = base64.b64decode(case["input_b64"]) if "input_b64" in case else orjson.dumps(case["input"])
         out = translator.parse_response(case.get("fn", "chatComplete"), raw, target, case.get("request", {}))
         assert scrub(out, volatile) == case["expect"]
+    elif kind == "response_error":
+        from translators.base import InvalidResponse
+
+        raw = orjson.dumps(case["input"])
+        with pytest.raises(InvalidResponse, match=case["match"]):
+            translator.parse_response(case.get("fn", "chatComplete"), raw, target, case.get("request", {}))
     elif kind == "error":
         raw = case["input"].encode() if isinstance(case["input"], str) else orjson.dumps(case["input"])
         out = translator.parse_error(case["status"], raw, case.get("content_type", "application/json"), target)

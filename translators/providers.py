@@ -172,6 +172,9 @@ _ENTRIES: tuple[ProviderSpec, ...] = (
     ProviderSpec(
         "cohere", "https://api.cohere.com/v1", endpoints=frozenset({"chatComplete", "embed"}), adapter="cohere"
     ),
+    ProviderSpec(
+        "stability-ai", "https://api.stability.ai", endpoints=frozenset({"imageGenerate"}), adapter="stability"
+    ),
 )
 
 #: The built-in registry, keyed by the reference's provider ids.

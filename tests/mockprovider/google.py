@@ -1,8 +1,9 @@
 """Google wire formats: the Gemini API, Vertex AI publisher models and the OAuth token endpoint.
 
 * Gemini API: ``POST /v1beta/models/<model>:generateContent | streamGenerateContent | embedContent |
-  batchEmbedContents``, key in ``x-goog-api-key``. ``streamGenerateContent`` answers SSE with
-  ``alt=sse`` and a streamed JSON array otherwise, as the real API does.
+  batchEmbedContents | predict``, key in ``x-goog-api-key``. ``streamGenerateContent`` answers SSE with
+  ``alt=sse`` and a streamed JSON array otherwise, as the real API does. Imagen ``:predict`` and
+  image output of Gemini image models are answered by ``tests.mockprovider.imagen``.
 * Vertex AI: ``POST /v1/projects/<p>/locations/<r>/publishers/google/models/<m>:generateContent |
   streamGenerateContent | predict`` and ``.../publishers/anthropic/models/<m>:rawPredict | streamRawPredict``
   (Claude, answered by the Anthropic mock's functions), ``Authorization: Bearer <token this mock issued>``.
@@ -28,6 +29,7 @@ import orjson
 from flask import Blueprint, Response, request
 
 from tests.mockprovider import anthropic as claude
+from tests.mockprovider import imagen
 from tests.mockprovider.answers import Answer, Ask, answer, split
 from tests.mockprovider.common import begin, json_body, json_response, record, stream, switches
 from tests.mockprovider.switches import Switches
@@ -54,6 +56,7 @@ _TOP_LEVEL |= {"cachedContent"}
 _GENERATION = {"temperature", "topP", "topK", "seed", "stopSequences", "maxOutputTokens", "candidateCount"}
 _GENERATION |= {"presencePenalty", "frequencyPenalty", "responseMimeType", "responseSchema", "responseJsonSchema"}
 _GENERATION |= {"responseLogprobs", "logprobs", "thinkingConfig", "responseModalities", "mediaResolution"}
+_GENERATION |= {"imageConfig"}
 _SCHEMA = {"type", "format", "title", "description", "nullable", "enum", "maxItems", "minItems", "properties"}
 _SCHEMA |= {"required", "minProperties", "maxProperties", "minLength", "maxLength", "pattern", "example"}
 _SCHEMA |= {"anyOf", "propertyOrdering", "default", "items", "minimum", "maximum"}
@@ -250,6 +253,8 @@ def _generate(model: str, allowed: set[str]) -> Response:
     problem = check_generate(body, allowed)
     if problem:
         return _fail(400, problem)
+    if imagen.wants_image(body) and request.path.endswith(":generateContent"):
+        return imagen.gemini_image(model, body, sw, _fail)
     reply = answer(ask_of(body), sw)
     if request.path.endswith(":streamGenerateContent"):
         return _stream_response(sw, stream_events(model, reply, sw), request.args.get("alt") == "sse")
@@ -272,6 +277,8 @@ def gemini(model: str, method: str) -> Response:
         )
     if method in ("generateContent", "streamGenerateContent"):
         return _generate(model, _TOP_LEVEL)
+    if method == "predict":
+        return imagen.predict(model, body, sw, _fail)
     if method == "embedContent":
         text = " ".join(p.get("text", "") for p in (body.get("content") or {}).get("parts") or [])
         if not text:
