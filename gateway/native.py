@@ -25,7 +25,7 @@ from gateway.result import Result, json_result
 from gateway.streams import translated_result
 from gateway.targets import Leaf
 from gateway.upstream import Timeout, UpstreamResponse
-from translators.base import InvalidResponse, Target, TranslationError, Translator
+from translators.base import InvalidResponse, ProviderRefusal, Target, TranslationError, Translator
 
 if TYPE_CHECKING:
     from gateway.attempt import LeafCaller
@@ -164,6 +164,9 @@ class NativeExchange:
         target = replace(self.target, response_headers={k.lower(): v for k, v in response.headers.items()})
         try:
             answer = self.translator.parse_response(call.unified_fn, response.content, target, self.request_body)
+        except ProviderRefusal as exc:
+            error = ProviderError(leaf.provider, exc.status, exc.message, error_type=exc.code)
+            return error_result(leaf, error)
         except InvalidResponse as exc:
             return error_result(leaf, ProviderError(leaf.provider, 502, exc.message, error_type="invalid_response"))
         return Result(response.status_code, headers, body=orjson.dumps(answer), provider=leaf.provider, path=leaf.path)

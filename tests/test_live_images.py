@@ -120,15 +120,16 @@ def test_imagen_errors_keep_googles_status_and_message(gateway, mockctl) -> None
     assert caught.value.body["type"] == "RESOURCE_EXHAUSTED"
 
 
-def test_filtered_images_are_an_invalid_response(gateway, mockctl) -> None:
+def test_filtered_images_are_a_refusal_not_a_retriable_error(gateway, mockctl) -> None:
     c, _ = google(gateway, mockctl)
-    with pytest.raises(openai.InternalServerError, match="google generated no image") as caught:
+    with pytest.raises(openai.BadRequestError, match="google error: generated no image") as caught:
         c.images.generate(
             model="imagen-4.0-generate-001",
             prompt="something forbidden",
             extra_body={"native_params": {"parameters": {"includeRaiReason": True}}},
         )
-    assert caught.value.status_code == 502
+    assert caught.value.status_code == 400
+    assert caught.value.body["type"] == "content_policy_violation"
     assert "safety filter threshold" in str(caught.value)
 
 

@@ -5,7 +5,8 @@ documentation. Stream cases are replayed through the gateway's decoder (SSE or A
 event-stream) split at every byte offset; the chunks must not depend on where the network
 split the bytes. A request case whose native body is a multipart form lists its fields under
 ``expect.form`` instead of ``expect.body``; a response case may give raw bytes as ``input_b64``;
-a ``response_error`` case expects ``InvalidResponse`` (a 502) matching ``match``.
+a ``response_error`` case expects ``InvalidResponse`` (a 502) or ``ProviderRefusal`` (a provider that
+declined, e.g. filtered images) matching ``match``.
 """
 
 from __future__ import annotations
@@ -151,10 +152,10 @@ def test_golden(name: str, doc: dict[str, Any], case: dict[str, Any]) -> None:
         out = translator.parse_response(case.get("fn", "chatComplete"), raw, target, case.get("request", {}))
         assert scrub(out, volatile) == case["expect"]
     elif kind == "response_error":
-        from translators.base import InvalidResponse
+        from translators.base import InvalidResponse, ProviderRefusal
 
         raw = orjson.dumps(case["input"])
-        with pytest.raises(InvalidResponse, match=case["match"]):
+        with pytest.raises((InvalidResponse, ProviderRefusal), match=case["match"]):
             translator.parse_response(case.get("fn", "chatComplete"), raw, target, case.get("request", {}))
     elif kind == "error":
         raw = case["input"].encode() if isinstance(case["input"], str) else orjson.dumps(case["input"])

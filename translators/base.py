@@ -136,6 +136,16 @@ class InvalidResponse(Exception):
         self.message = message
 
 
+class ProviderRefusal(Exception):
+    """A 2xx answer in which the provider declined the request (content filtered): a non-retriable error."""
+
+    def __init__(self, message: str, status: int = 400, code: str = "content_policy_violation") -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+
+
 class StreamError(Exception):
     """A provider error reported inside a stream (ends it with an in-band error)."""
 

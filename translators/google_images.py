@@ -33,6 +33,7 @@ from translators.base import (
     Built,
     HttpRequest,
     InvalidResponse,
+    ProviderRefusal,
     Target,
     TranslationError,
     json_bytes,
@@ -124,8 +125,8 @@ def build_request(body: Mapping[str, Any], target: Target, base: str, headers: d
     return Built(request, unmapped(body, handled))
 
 
-def _no_image(target: Target, reason: str) -> InvalidResponse:
-    return InvalidResponse(f"{target.provider} generated no image: {reason}")
+def _no_image(target: Target, reason: str) -> ProviderRefusal:
+    return ProviderRefusal(f"{target.provider} error: generated no image: {reason}")
 
 
 def from_predictions(raw: Mapping[str, Any], target: Target) -> dict[str, Any]:
