@@ -20,10 +20,10 @@ def speech() -> Response:
 @bp.post("/v1/audio/transcriptions")
 def transcriptions() -> Response:
     """Transcribe an uploaded audio file."""
-    return dispatch(upload_call("createTranscription", "/audio/transcriptions", ("file", "model")))
+    return dispatch(upload_call("createTranscription", "/audio/transcriptions", files=("file",), fields=("model",)))
 
 
 @bp.post("/v1/audio/translations")
 def translations() -> Response:
     """Translate an uploaded audio file into English text."""
-    return dispatch(upload_call("createTranslation", "/audio/translations", ("file", "model")))
+    return dispatch(upload_call("createTranslation", "/audio/translations", files=("file",), fields=("model",)))

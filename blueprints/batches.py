@@ -33,3 +33,9 @@ def retrieve(batch_id: str) -> Response:
 def cancel(batch_id: str) -> Response:
     """Cancel a batch."""
     return dispatch(bare_call("cancelBatch", f"/batches/{batch_id}/cancel"))
+
+
+@bp.get("/v1/batches/<batch_id>/output")
+def output(batch_id: str) -> Response:
+    """Download a finished batch's output file (its error file when it has no output), streamed."""
+    return dispatch(bare_call("getBatchOutput", f"/batches/{batch_id}/output"))

@@ -13,7 +13,7 @@ bp = Blueprint("files", __name__)
 @bp.post("/v1/files")
 def upload() -> Response:
     """Upload a file (multipart, any size up to the upload limit)."""
-    return dispatch(upload_call("uploadFile", "/files", ("file", "purpose")))
+    return dispatch(upload_call("uploadFile", "/files", files=("file",), fields=("purpose",)))
 
 
 @bp.get("/v1/files")

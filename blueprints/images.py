@@ -20,10 +20,10 @@ def generations() -> Response:
 @bp.post("/v1/images/edits")
 def edits() -> Response:
     """Edit an uploaded image."""
-    return dispatch(upload_call("imageEdit", "/images/edits", ("image", "prompt")))
+    return dispatch(upload_call("imageEdit", "/images/edits", files=("image",), fields=("prompt",)))
 
 
 @bp.post("/v1/images/variations")
 def variations() -> Response:
     """Make variations of an uploaded image."""
-    return dispatch(upload_call("imageVariation", "/images/variations", ("image",)))
+    return dispatch(upload_call("imageVariation", "/images/variations", files=("image",)))

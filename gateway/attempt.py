@@ -127,7 +127,7 @@ class LeafCaller:
             yield
 
     def _once(self, leaf: Leaf, exchange: Exchange) -> Result:
-        timeout = self.timeout(leaf, exchange.stream)
+        timeout = self.timeout(leaf, getattr(exchange, "sse", exchange.stream))
         body = exchange.body
         if hasattr(body, "seek") and hasattr(body, "tell"):
             body.seek(0)

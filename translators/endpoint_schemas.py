@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import fields
 from marshmallow.validate import Length, OneOf, Range
 
-from translators.schemas import BodySchema, Number, StringOrList, _Open
+from translators.schemas import BodySchema, Number, _Open
 
 
 class ImageGenerationSchema(_Open):
@@ -38,7 +38,7 @@ class FineTuneSchema(_Open):
     model = fields.String(required=True, validate=Length(min=1))
     training_file = fields.String(required=True, validate=Length(min=1))
     validation_file = fields.String(allow_none=True)
-    suffix = StringOrList(allow_none=True)
+    suffix = fields.String(allow_none=True)
 
 
 image_generation = BodySchema(ImageGenerationSchema)
