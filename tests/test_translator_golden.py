@@ -161,6 +161,19 @@ def test_golden(name: str, doc: dict[str, Any], case: dict[str, Any]) -> None:
         raw = case["input"].encode() if isinstance(case["input"], str) else orjson.dumps(case["input"])
         out = translator.parse_error(case["status"], raw, case.get("content_type", "application/json"), target)
         assert out == case["expect"]
+    elif kind == "route":
+        routed = translator.route(case["fn"], target, case["method"], case["path"], case.get("query", ""))
+        expect = case["expect"]
+        assert (routed.method, routed.url) == (expect["method"], expect["url"])
+        for header, value in expect.get("headers", {}).items():
+            assert routed.headers.get(header) == value, header
+        for header in expect.get("absent_headers", []):
+            assert header not in routed.headers, header
+    elif kind == "route_error":
+        from translators.base import TranslationError
+
+        with pytest.raises(TranslationError, match=case["match"]):
+            translator.route(case["fn"], target, case["method"], case["path"], case.get("query", ""))
     elif kind == "stream":
         data = stream_bytes(doc, case)
         whole, error = run_stream(doc, case, [data])

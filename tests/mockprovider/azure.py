@@ -8,19 +8,45 @@ Token routes: ``POST /<tenant>/oauth2/v2.0/token`` (client credentials; the secr
 ``bad-secret`` is refused) and ``GET /metadata/identity/oauth2/token`` (needs ``Metadata: true``).
 Point ``GATEWAY_AZURE_AUTHORITY_HOST`` / ``GATEWAY_AZURE_IMDS_ENDPOINT`` at them (a ``/s/id=X``
 prefix records the token requests under ``X``).
+
+Non-chat endpoints, each under ``/openai/...`` (``api-version`` required) and ``/openai/v1/...``:
+deployment routes ``images/generations`` (JSON), ``images/edits`` (multipart ``image`` +
+``prompt``), ``audio/speech`` (binary audio, streamed), ``audio/transcriptions|translations``
+(multipart ``file``; WAV files are parsed; JSON or text per ``response_format``); resource routes
+``files`` (multipart upload spooled to disk and copied in blocks; list, retrieve, delete, content
+streamed from disk), ``batches`` and ``fine_tuning/jobs`` (create, list with ``limit``/``after``,
+retrieve, cancel; job events; a batch with ``metadata.mock == "complete"`` completes at once, with
+an output file of chat completions). Multipart requests are recorded as a JSON summary
+``{"content_type", "fields", "files": [{"name", "filename", "content_type", "size", "sha256"}]}``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import os
+import tempfile
 import threading
 import time
+import wave
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import orjson
 from flask import Blueprint, Response, request
 
 from tests.mockprovider import openai_wire
-from tests.mockprovider.common import begin, json_body, json_response, record, sse_frames, stream, switches
+from tests.mockprovider.common import (
+    begin,
+    delay,
+    json_body,
+    json_response,
+    record,
+    scripted_failure,
+    sse_frames,
+    stream,
+    switches,
+)
 
 bp = Blueprint("mock_azure", __name__)
 
@@ -149,3 +175,413 @@ def managed_token() -> Response:
             "client_id": request.args.get("client_id", "system-assigned"),
         }
     )
+
+
+# --- Non-chat endpoints: images, audio, files, batches, fine-tuning ------------------------------
+
+BLOCK = 64 * 1024
+FILE_PURPOSES = {"assistants", "batch", "fine-tune", "vision", "user_data", "evals"}
+BATCH_ENDPOINTS = {"/chat/completions", "/v1/chat/completions", "/embeddings", "/v1/embeddings", "/v1/responses"}
+FILES: dict[str, dict[str, Any]] = {}
+BATCHES: dict[str, dict[str, Any]] = {}
+JOBS: dict[str, dict[str, Any]] = {}
+_DISK: dict[str, str] = {}
+BATCH_NULLS = ("errors", "output_file_id", "error_file_id", "in_progress_at", "finalizing_at", "completed_at")
+BATCH_NULLS += ("failed_at", "expired_at", "cancelling_at", "cancelled_at")
+JOB_NULLS = ("error", "fine_tuned_model", "finished_at", "trained_tokens", "estimated_finish", "integrations")
+DEFAULT_HYPERPARAMETERS = {"n_epochs": "auto", "batch_size": "auto", "learning_rate_multiplier": "auto"}
+PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+
+
+def _routes(rule: str, methods: list[str], deployment: bool = False) -> Callable[[Callable], Callable]:
+    """Register ``view`` under ``/openai/deployments/<deployment>`` (or ``/openai``) and ``/openai/v1``."""
+
+    def wrap(view: Callable) -> Callable:
+        bp.route(("/openai/deployments/<deployment>" if deployment else "/openai") + rule, methods=methods)(view)
+        return bp.route("/openai/v1" + rule, methods=methods)(view)
+
+    return wrap
+
+
+def _v1() -> bool:
+    return request.path.startswith("/openai/v1/")
+
+
+def _bad(message: str, status: int = 400, code: str = "invalidPayload") -> Response:
+    return json_response(error_body(status, message, code), status)
+
+
+def _gate(raw: bytes, size: int | None = None) -> Response | None:
+    """Record the call, apply scripted failures, then check ``api-version`` and auth."""
+    sw = switches()
+    ordinal = record(sw, raw, size=size)
+    delay(sw)
+    failure = scripted_failure(sw, ordinal, error_body)
+    if failure is not None:
+        return failure
+    if not _v1() and not request.args.get("api-version"):
+        return _bad("Resource not found", 404, "404")
+    return _auth_problem()
+
+
+def _summarise(storage: Any) -> dict[str, Any]:
+    digest, size = hashlib.sha256(), 0
+    while block := storage.stream.read(BLOCK):
+        digest.update(block)
+        size += len(block)
+    storage.stream.seek(0)
+    return {"filename": storage.filename, "content_type": storage.mimetype, "size": size, "sha256": digest.hexdigest()}
+
+
+def _form() -> tuple[dict[str, Any], dict[str, Any], Response | None]:
+    """Parse a multipart call (file parts spooled by Werkzeug, read in blocks), record and gate it."""
+    if request.mimetype != "multipart/form-data":
+        record(switches(), request.stream.read(4096))
+        return {}, {}, _bad(f"Invalid content type {request.mimetype!r}: multipart/form-data is required")
+    fields = {k: (v[0] if len(v) == 1 else v) for k, v in request.form.lists()}
+    files = {name: {"name": name, **_summarise(storage)} for name, storage in request.files.items(multi=True)}
+    summary = {"content_type": request.mimetype, "fields": fields, "files": list(files.values())}
+    return fields, files, _gate(orjson.dumps(summary), size=request.content_length)
+
+
+def _needs_model(fields: dict[str, Any]) -> Response | None:
+    return _bad("model is required", code="BadRequest") if _v1() and not fields.get("model") else None
+
+
+def _image_data(n: int, fmt: str | None, prompt: str) -> list[dict[str, Any]]:
+    if fmt == "url":
+        return [
+            {"url": f"https://mock.blob.core.windows.net/images/img-{i}.png", "revised_prompt": prompt}
+            for i in range(n)
+        ]
+    return [{"b64_json": PNG_1PX, "revised_prompt": prompt} for _ in range(n)]
+
+
+@_routes("/images/generations", ["POST"], deployment=True)
+def image_generations(deployment: str | None = None) -> Response:
+    raw, body = json_body()
+    problem = _gate(raw) or _needs_model(body)
+    if problem is not None:
+        return problem
+    if not isinstance(body.get("prompt"), str) or not body["prompt"]:
+        return _bad("'prompt' is a required property")
+    data = _image_data(int(body.get("n") or 1), body.get("response_format", "url"), body["prompt"])
+    return json_response({"created": int(time.time()), "data": data}, headers={"apim-request-id": "mock-apim"})
+
+
+@_routes("/images/edits", ["POST"], deployment=True)
+def image_edits(deployment: str | None = None) -> Response:
+    fields, files, problem = _form()
+    problem = problem or _needs_model(fields)
+    if problem is not None:
+        return problem
+    if "image" not in files and "image[]" not in files:
+        return _bad("'image' is a required file part")
+    if not fields.get("prompt"):
+        return _bad("'prompt' is a required property")
+    data = _image_data(int(fields.get("n") or 1), fields.get("response_format", "b64_json"), fields["prompt"])
+    return json_response({"created": int(time.time()), "data": data})
+
+
+AUDIO_TYPES = {
+    "mp3": "audio/mpeg",
+    "opus": "audio/ogg",
+    "aac": "audio/aac",
+    "flac": "audio/flac",
+    "wav": "audio/wav",
+    "pcm": "audio/pcm",
+}
+
+
+def speech_bytes(chunks: int) -> list[bytes]:
+    """The mock's audio for ``chunks`` chunks: ``ID3`` then 1 KiB of byte ``i`` per chunk ``i``."""
+    return [(b"ID3" if i == 0 else b"") + bytes([i % 256]) * 1024 for i in range(chunks)]
+
+
+@_routes("/audio/speech", ["POST"], deployment=True)
+def speech(deployment: str | None = None) -> Response:
+    raw, body = json_body()
+    problem = _gate(raw) or _needs_model(body)
+    if problem is not None:
+        return problem
+    if not body.get("input") or not body.get("voice"):
+        return _bad("'input' and 'voice' are required properties")
+    fmt = body.get("response_format", "mp3")
+    if fmt not in AUDIO_TYPES:
+        return _bad(f"Invalid response_format {fmt!r}")
+    sw = switches()
+    return stream(sw, speech_bytes(sw.chunks), content_type=AUDIO_TYPES[fmt])
+
+
+def _duration(storage: Any) -> float | None:
+    """Seconds of audio in a WAV file (``None`` for other formats); ``ValueError`` for a broken WAV."""
+    head = storage.stream.read(12)
+    storage.stream.seek(0)
+    if not (head.startswith(b"RIFF") and head[8:12] == b"WAVE"):
+        return None
+    try:
+        with wave.open(storage.stream, "rb") as wav:
+            seconds = wav.getnframes() / float(wav.getframerate())
+    except (wave.Error, EOFError, ZeroDivisionError) as exc:
+        raise ValueError(str(exc)) from None
+    finally:
+        storage.stream.seek(0)
+    return seconds
+
+
+def _timestamp(seconds: float, sep: str) -> str:
+    ms = round(seconds * 1000)
+    return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}{sep}{ms % 1000:03d}"
+
+
+@_routes("/audio/<any(transcriptions, translations):task>", ["POST"], deployment=True)
+def audio_text(task: str, deployment: str | None = None) -> Response:
+    fields, files, problem = _form()
+    problem = problem or _needs_model(fields)
+    if problem is not None:
+        return problem
+    if "file" not in files or not files["file"]["size"]:
+        return _bad("'file' is a required, non-empty file part")
+    try:
+        seconds = _duration(request.files["file"])
+    except ValueError as exc:
+        return _bad(f"Invalid file format: {exc}")
+    verb = "transcription" if task == "transcriptions" else "translation"
+    heard = f"{seconds:.2f}s" if seconds is not None else f"{files['file']['size']} bytes"
+    text = switches().text or f"mock {verb} of {heard} of audio"
+    fmt = fields.get("response_format", "json")
+    end = seconds or 0.0
+    if fmt == "text":
+        return Response(text + "\n", content_type="text/plain; charset=utf-8")
+    if fmt in ("srt", "vtt"):
+        span = f"{_timestamp(0, ',' if fmt == 'srt' else '.')} --> {_timestamp(end, ',' if fmt == 'srt' else '.')}"
+        out = f"1\n{span}\n{text}\n" if fmt == "srt" else f"WEBVTT\n\n{span}\n{text}\n"
+        return Response(out, content_type="text/plain; charset=utf-8")
+    if fmt == "verbose_json":
+        segment = {"id": 0, "seek": 0, "start": 0.0, "end": end, "text": text, "tokens": [], "temperature": 0.0}
+        task_name = "transcribe" if task == "transcriptions" else "translate"
+        language = fields.get("language", "english") if task == "transcriptions" else "english"
+        out = {"task": task_name, "language": language, "duration": end, "text": text, "segments": [segment]}
+        return json_response(out)
+    if fmt != "json":
+        return _bad(f"Invalid response_format {fmt!r}")
+    return json_response({"text": text})
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}{next(_counter):06d}"
+
+
+def _page(store: dict[str, dict[str, Any]], keep: Callable[[dict[str, Any]], bool] = lambda _: True) -> dict:
+    """A list page, newest first, honouring ``limit`` and ``after``."""
+    with _lock:
+        items = [item for item in reversed(store.values()) if keep(item)]
+    after = request.args.get("after")
+    if after:
+        ids = [item["id"] for item in items]
+        items = items[ids.index(after) + 1 :] if after in ids else []
+    limit = int(request.args.get("limit") or 20)
+    data = items[:limit]
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": len(items) > limit,
+    }
+
+
+def _find(store: dict[str, dict[str, Any]], key: str, what: str) -> dict[str, Any] | Response:
+    with _lock:
+        item = store.get(key)
+    return item if item is not None else _bad(f"{what} {key!r} not found", 404, "NotFound")
+
+
+@_routes("/files", ["POST"])
+def upload_file() -> Response:
+    fields, files, problem = _form()
+    if problem is not None:
+        return problem
+    if fields.get("purpose") not in FILE_PURPOSES:
+        return _bad(f"Invalid purpose {fields.get('purpose')!r}; expected one of {sorted(FILE_PURPOSES)}")
+    if "file" not in files:
+        return _bad("'file' is a required file part")
+    source = request.files["file"].stream
+    meta = _store(files["file"]["filename"], fields["purpose"], iter(lambda: source.read(BLOCK), b""))
+    return json_response(meta, 201)
+
+
+def _store(filename: str, purpose: str, blocks: Iterator[bytes]) -> dict[str, Any]:
+    """Keep a file on disk (written block by block) and return its file object."""
+    file_id = _new_id("file-")
+    fd, path = tempfile.mkstemp(prefix="mock-azure-file-")
+    size = 0
+    with os.fdopen(fd, "wb") as out:
+        for block in blocks:
+            out.write(block)
+            size += len(block)
+    meta = {"id": file_id, "object": "file", "bytes": size, "created_at": int(time.time()), "filename": filename}
+    meta.update(purpose=purpose, status="processed", status_details=None)
+    with _lock:
+        FILES[file_id] = meta
+        _DISK[file_id] = path
+    return meta
+
+
+def _run_batch(batch: dict[str, Any]) -> None:
+    """Complete ``batch`` at once: one chat completion per input line, in an output file."""
+
+    counts = batch["request_counts"]
+
+    def lines() -> Iterator[bytes]:
+        with open(_DISK[batch["input_file_id"]], "rb") as source:
+            for n, line in enumerate(source):
+                counts["total"] = counts["completed"] = n + 1
+                request_line = orjson.loads(line)
+                reply = openai_wire.chat_completion(request_line.get("body") or {}, switches())
+                response = {"status_code": 200, "request_id": f"req-{n}", "body": reply}
+                out = {"id": f"batch_req_{n}", "custom_id": request_line.get("custom_id"), "response": response}
+                yield orjson.dumps({**out, "error": None}) + b"\n"
+
+    output = _store(f"{batch['id']}_output.jsonl", "batch_output", lines())
+    batch.update(status="completed", completed_at=int(time.time()), output_file_id=output["id"])
+
+
+@_routes("/files", ["GET"])
+def list_files() -> Response:
+    problem = _gate(b"")
+    purpose = request.args.get("purpose")
+    return problem or json_response(_page(FILES, lambda f: not purpose or f["purpose"] == purpose))
+
+
+@_routes("/files/<file_id>", ["GET", "DELETE"])
+def one_file(file_id: str) -> Response:
+    problem = _gate(b"")
+    found = problem or _find(FILES, file_id, "File")
+    if isinstance(found, Response):
+        return found
+    if request.method == "GET":
+        return json_response(found)
+    with _lock:
+        FILES.pop(file_id, None)
+        path = _DISK.pop(file_id, None)
+    if path:
+        os.unlink(path)
+    return json_response({"id": file_id, "object": "file", "deleted": True})
+
+
+@_routes("/files/<file_id>/content", ["GET"])
+def file_content(file_id: str) -> Response:
+    problem = _gate(b"")
+    found = problem or _find(FILES, file_id, "File")
+    if isinstance(found, Response):
+        return found
+    path = _DISK[file_id]
+
+    def blocks() -> Iterator[bytes]:
+        with open(path, "rb") as source:
+            while block := source.read(BLOCK):
+                yield block
+
+    headers = {"content-length": str(found["bytes"])}
+    return Response(blocks(), content_type="application/octet-stream", headers=headers)
+
+
+@_routes("/batches", ["POST"])
+def create_batch() -> Response:
+    raw, body = json_body()
+    problem = _gate(raw)
+    if problem is not None:
+        return problem
+    if body.get("endpoint") not in BATCH_ENDPOINTS or body.get("completion_window") != "24h":
+        return _bad(f"endpoint must be one of {sorted(BATCH_ENDPOINTS)} and completion_window '24h'")
+    found = _find(FILES, str(body.get("input_file_id")), "File")
+    if isinstance(found, Response):
+        return found
+    now = int(time.time())
+    batch = {
+        **dict.fromkeys(BATCH_NULLS),
+        **{"id": _new_id("batch_"), "object": "batch", "endpoint": body["endpoint"], "status": "validating"},
+        **{"input_file_id": found["id"], "completion_window": "24h", "created_at": now, "expires_at": now + 86400},
+        **{"request_counts": {"total": 0, "completed": 0, "failed": 0}, "metadata": body.get("metadata")},
+    }
+    if (body.get("metadata") or {}).get("mock") == "complete":
+        _run_batch(batch)
+    with _lock:
+        BATCHES[batch["id"]] = batch
+    return json_response(batch)
+
+
+@_routes("/batches", ["GET"])
+def list_batches() -> Response:
+    return _gate(b"") or json_response(_page(BATCHES))
+
+
+@_routes("/batches/<batch_id>", ["GET"])
+def retrieve_batch(batch_id: str) -> Response:
+    found = _gate(b"") or _find(BATCHES, batch_id, "Batch")
+    return found if isinstance(found, Response) else json_response(found)
+
+
+@_routes("/batches/<batch_id>/cancel", ["POST"])
+def cancel_batch(batch_id: str) -> Response:
+    found = _gate(request.get_data()) or _find(BATCHES, batch_id, "Batch")
+    if isinstance(found, Response):
+        return found
+    with _lock:
+        found.update(status="cancelling", cancelling_at=int(time.time()))
+    return json_response(found)
+
+
+@_routes("/fine_tuning/jobs", ["POST"])
+def create_job() -> Response:
+    raw, body = json_body()
+    problem = _gate(raw)
+    if problem is not None:
+        return problem
+    if not body.get("model") or not body.get("training_file"):
+        return _bad("'model' and 'training_file' are required properties")
+    found = _find(FILES, str(body["training_file"]), "File")
+    if isinstance(found, Response):
+        return found
+    job = {
+        **dict.fromkeys(JOB_NULLS),
+        **{"id": _new_id("ftjob-"), "object": "fine_tuning.job", "created_at": int(time.time()), "status": "pending"},
+        **{"model": body["model"], "training_file": found["id"], "organization_id": "org-mock", "result_files": []},
+        **{"hyperparameters": body.get("hyperparameters") or DEFAULT_HYPERPARAMETERS, "seed": body.get("seed", 42)},
+        **{"validation_file": body.get("validation_file"), "suffix": body.get("suffix")},
+    }
+    with _lock:
+        JOBS[job["id"]] = job
+    return json_response(job)
+
+
+@_routes("/fine_tuning/jobs", ["GET"])
+def list_jobs() -> Response:
+    return _gate(b"") or json_response(_page(JOBS))
+
+
+@_routes("/fine_tuning/jobs/<job_id>", ["GET"])
+def retrieve_job(job_id: str) -> Response:
+    found = _gate(b"") or _find(JOBS, job_id, "Fine-tuning job")
+    return found if isinstance(found, Response) else json_response(found)
+
+
+@_routes("/fine_tuning/jobs/<job_id>/events", ["GET"])
+def job_events(job_id: str) -> Response:
+    found = _gate(b"") or _find(JOBS, job_id, "Fine-tuning job")
+    if isinstance(found, Response):
+        return found
+    event = {"object": "fine_tuning.job.event", "id": "ftevent-" + job_id, "created_at": found["created_at"]}
+    event.update(level="info", message=f"Job {found['status']}", type="message", data={})
+    return json_response({"object": "list", "data": [event], "has_more": False})
+
+
+@_routes("/fine_tuning/jobs/<job_id>/cancel", ["POST"])
+def cancel_job(job_id: str) -> Response:
+    found = _gate(request.get_data()) or _find(JOBS, job_id, "Fine-tuning job")
+    if isinstance(found, Response):
+        return found
+    with _lock:
+        found.update(status="cancelled", finished_at=int(time.time()))
+    return json_response(found)
