@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from tests.conformance import check_anthropic_events
+from tests.mockprovider import bedrock as bedrock_mock
 
 PNG_B64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 TOOLS = [
@@ -22,20 +23,45 @@ TOOLS = [
 ]
 
 
+def backend_headers(provider: str, mockctl, sid: str, **switches) -> dict[str, str]:
+    """Headers that point ``provider`` at the mock (with its own URL shape and credentials)."""
+    base = mockctl.base(id=sid, **switches)
+    headers = {"x-portkey-provider": provider}
+    if provider == "google":
+        headers["x-portkey-custom-host"] = base.removesuffix("/v1") + "/v1beta"
+    elif provider == "bedrock":
+        headers["x-portkey-custom-host"] = base.removesuffix("/v1")
+        headers["x-portkey-aws-region"] = "us-west-2"
+        headers["x-portkey-aws-access-key-id"] = bedrock_mock.ACCESS_KEY
+        headers["x-portkey-aws-secret-access-key"] = bedrock_mock.SECRET_KEY
+    else:
+        headers["x-portkey-custom-host"] = base
+    return headers
+
+
+MODELS = {"google": "gemini-2.5-flash", "bedrock": "amazon.nova-pro-v1:0"}
+BACKENDS = ["openai", "anthropic", "google", "bedrock"]
+
+
 def client(gateway, mockctl, provider: str, **switches) -> tuple[anthropic.Anthropic, str]:
     sid = uuid.uuid4().hex[:10]
-    headers = {"x-portkey-provider": provider, "x-portkey-custom-host": mockctl.base(id=sid, **switches)}
+    headers = backend_headers(provider, mockctl, sid, **switches)
     return anthropic.Anthropic(base_url=gateway.url, api_key="sk-any", max_retries=0, default_headers=headers), sid
 
 
-BACKENDS = ["openai", "anthropic"]
+def received_image(provider: str, sent: dict) -> bool:
+    """Whether the provider's request carried the PNG, in the provider's own shape."""
+    text = json.dumps(sent)
+    if provider == "openai":
+        return f"data:image/png;base64,{PNG_B64}" in text
+    return PNG_B64 in text or (provider == "bedrock" and '"format": "png"' in text)
 
 
 @pytest.mark.parametrize("provider", BACKENDS)
 def test_create_with_system_and_image(gateway, mockctl, provider) -> None:
     c, sid = client(gateway, mockctl, provider)
     message = c.messages.create(
-        model="claude-or-not",
+        model=MODELS.get(provider, "claude-or-not"),
         max_tokens=256,
         system="Be brief.",
         messages=[
@@ -52,34 +78,36 @@ def test_create_with_system_and_image(gateway, mockctl, provider) -> None:
     assert message.content[0].type == "text" and message.content[0].text.startswith("echo: Describe")
     assert message.stop_reason == "end_turn" and message.usage.output_tokens > 0
     sent = json.loads(mockctl.requests(sid)[0]["body"])
+    assert received_image(provider, sent)
     if provider == "openai":  # translated through the chat layer
         assert sent["messages"][0] == {"role": "system", "content": "Be brief."}
-        assert sent["messages"][1]["content"][1] == {
-            "type": "image_url",
-            "image_url": {"url": f"data:image/png;base64,{PNG_B64}"},
-        }
         assert sent["max_tokens"] == 256
-    else:  # Anthropic: the body arrives as the client sent it
+    elif provider == "anthropic":  # the body arrives as the client sent it
         assert sent["system"] == "Be brief." and sent["messages"][0]["content"][1]["type"] == "image"
+    elif provider == "google":
+        assert sent["systemInstruction"]["parts"] == [{"text": "Be brief."}]
+    else:
+        assert sent["system"] == [{"text": "Be brief."}] and sent["inferenceConfig"]["maxTokens"] == 256
 
 
 @pytest.mark.parametrize("provider", BACKENDS)
 def test_stream_text_in_documented_order(gateway, mockctl, provider) -> None:
+    model = MODELS.get(provider, "m")
     c, _ = client(gateway, mockctl, provider, chunks=4)
-    with c.messages.stream(model="m", max_tokens=100, messages=[{"role": "user", "content": "stream it"}]) as s:
+    with c.messages.stream(model=model, max_tokens=100, messages=[{"role": "user", "content": "stream it"}]) as s:
         assert "".join(s.text_stream) == "echo: stream it"
         assert s.get_final_message().stop_reason == "end_turn"
+    headers = {
+        "x-api-key": "k",
+        "anthropic-version": "2023-06-01",
+        **backend_headers(provider, mockctl, uuid.uuid4().hex[:10], chunks=4),
+    }
     raw = requests.post(
         gateway.url + "/v1/messages",
         timeout=10,
         stream=True,
-        headers={
-            "x-portkey-provider": provider,
-            "x-api-key": "k",
-            "anthropic-version": "2023-06-01",
-            "x-portkey-custom-host": mockctl.base(chunks=4),
-        },
-        json={"model": "m", "max_tokens": 100, "stream": True, "messages": [{"role": "user", "content": "raw"}]},
+        headers=headers,
+        json={"model": model, "max_tokens": 100, "stream": True, "messages": [{"role": "user", "content": "raw"}]},
     )
     parsed = parse_sse(raw.content)
     check_anthropic_events(parsed)
@@ -93,7 +121,10 @@ def test_stream_text_in_documented_order(gateway, mockctl, provider) -> None:
 def test_stream_with_two_tool_calls(gateway, mockctl, provider) -> None:
     c, _ = client(gateway, mockctl, provider, tool_calls=2)
     with c.messages.stream(
-        model="m", max_tokens=100, tools=TOOLS, messages=[{"role": "user", "content": "weather and time"}]
+        model=MODELS.get(provider, "m"),
+        max_tokens=100,
+        tools=TOOLS,
+        messages=[{"role": "user", "content": "weather and time"}],
     ) as s:
         final = s.get_final_message()
     uses = [b for b in final.content if b.type == "tool_use"]

@@ -22,12 +22,15 @@ TOOLS = [
     {"type": "function", "name": "get_time", "parameters": {"type": "object", "properties": {}}},
 ]
 
-BACKENDS = ["anthropic", "groq"]
+BACKENDS = ["anthropic", "google", "groq"]
 
 
 def client(gateway, mockctl, provider: str, key: str = "sk-resp", **switches):
     sid = uuid.uuid4().hex[:10]
-    return sdk_client(gateway, provider, key=key, **{"x-portkey-custom-host": mockctl.base(id=sid, **switches)}), sid
+    host = mockctl.base(id=sid, **switches)
+    if provider == "google":  # Gemini paths start at /v1beta
+        host = host.removesuffix("/v1") + "/v1beta"
+    return sdk_client(gateway, provider, key=key, **{"x-portkey-custom-host": host}), sid
 
 
 @pytest.mark.parametrize("provider", BACKENDS)
