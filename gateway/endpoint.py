@@ -183,6 +183,8 @@ def for_client(result: Result, call: Call) -> Result:
         converted = call.format.success(body)
     else:
         return result
+    if isinstance(body, dict) and "hook_results" in body and isinstance(converted, dict):
+        converted["hook_results"] = body["hook_results"]
     result.body = orjson.dumps(converted)
     result.content_type = "application/json"
     return result

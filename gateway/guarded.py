@@ -107,6 +107,7 @@ class LeafRunner:
     def _with_hooks(self, result: Result, hook_results: dict[str, Any], failed: bool) -> Result:
         if failed and result.status == 200:
             result.status = 246
+        hook_results = {event: results for event, results in hook_results.items() if results}
         if hook_results and result.body is not None and result.stream is None:
             body = _json(result)
             if isinstance(body, dict):

@@ -88,8 +88,10 @@ class CheckIO(Protocol):
 def _parts_text(content: Any) -> str:
     if isinstance(content, str):
         return content
-    if isinstance(content, list):
-        return "\n".join(p.get("text", "") for p in content if isinstance(p, Mapping) and p.get("type") == "text")
+    if isinstance(content, list):  # non-empty text parts, as the reference joins them
+        return "\n".join(
+            p["text"] for p in content if isinstance(p, Mapping) and p.get("type") == "text" and p.get("text")
+        )
     return ""
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from gateway.checks import CHECKS, validate_check
 from gateway.configschema import config_error
 from gateway.hookcontext import AFTER, BEFORE, CheckIO, CheckResult, HookContext
 
@@ -93,8 +94,6 @@ def _name(check_id: str) -> str:
 
 
 def _check(check_id: str, parameters: Any, enabled: bool, path: tuple) -> CheckSpec:
-    from gateway.checks import validate_check
-
     full = check_id if "." in check_id else f"default.{check_id}"
     params = dict(parameters) if isinstance(parameters, Mapping) else {}
     problem = validate_check(full, params)
@@ -182,8 +181,6 @@ def _fail_on_error(parameters: Mapping[str, Any]) -> bool:
 
 
 def _run_check(spec: CheckSpec, context: HookContext, io: CheckIO) -> tuple[CheckResult, dict[str, Any]]:
-    from gateway.checks import CHECKS
-
     started = time.perf_counter()
     try:
         result = CHECKS[spec.name].run(context, spec.parameters, io)

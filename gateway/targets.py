@@ -20,6 +20,7 @@ from gateway.conditions import query_problem
 from gateway.configschema import config_error, parse_config
 from gateway.errors import BadRequest
 from gateway.headers import RequestOptions
+from gateway.hooks import compile_hooks
 from gateway.ssrf import TrustedHosts, check_custom_host
 from translators.providers import ProviderSpec
 
@@ -229,8 +230,6 @@ class _Compiler:
         before: list[Any] = []
         after: list[Any] = []
         if hooks or self.opts.default_input_guardrails or self.opts.default_output_guardrails:
-            from gateway.hooks import compile_hooks  # the check library loads only when hooks are used
-
             before, after = compile_hooks(
                 hooks, self.opts.default_input_guardrails, self.opts.default_output_guardrails, path
             )
