@@ -27,6 +27,8 @@ from gateway.retry import Backoff, run_with_retries
 from gateway.streams import OpenAIEncoder
 from gateway.targets import Leaf
 from gateway.upstream import Timeout, UpstreamFailure, UpstreamResponse
+from translators import claude_native
+from translators.base import TranslationError
 from translators.token_count import count_messages_request
 
 if TYPE_CHECKING:
@@ -45,6 +47,17 @@ class Exchange(Protocol):
     stream: bool
 
     def handle(self, response: UpstreamResponse, timeout: Timeout) -> Result: ...
+
+
+def claude_elsewhere(leaf: Leaf, call: Call) -> bool:
+    """Whether a Messages call goes to Claude on Vertex AI or Bedrock (which speak the format natively)."""
+    model = str(leaf.override_params.get("model") or (call.client_body or {}).get("model") or "")
+    try:
+        if leaf.spec.adapter == "vertex":
+            return claude_native.is_vertex_claude(model)
+        return leaf.spec.adapter == "bedrock" and claude_native.is_bedrock_claude(model)
+    except TranslationError:
+        return False
 
 
 class LeafCaller:
@@ -87,6 +100,8 @@ class LeafCaller:
             call.fn == "messages" and adapter == "anthropic" and self.native_formats
         ):
             return NativeFormatExchange.anthropic_messages(self, leaf)
+        if call.fn == "messages" and self.native_formats and claude_elsewhere(leaf, call):
+            return NativeFormatExchange.claude_elsewhere(self, leaf)
         if call.fn == "messagesCountTokens":
             tokens = {"input_tokens": count_messages_request(call.client_body or {})}
             estimate = json_result(

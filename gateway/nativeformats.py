@@ -7,20 +7,26 @@ mid-stream still ends with an error event in that format.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from gateway import credentials
 from gateway.compat import forward_client_headers, provider_headers, relayed_headers
+from gateway.errors import ProviderError
+from gateway.eventstream import AWSEventStream
 from gateway.formats import AnthropicEncoder, encode
-from gateway.outcomes import without_type
+from gateway.outcomes import error_result, gateway_exception, stream_headers, without_type
 from gateway.relay import anthropic_final, responses_final
-from gateway.result import Result
-from gateway.streams import relay_result
+from gateway.result import Result, json_result
+from gateway.streams import primed, relay_result
 from gateway.targets import Leaf
 from gateway.upstream import Timeout, UpstreamResponse
-from translators import anthropic
-from translators.base import Target
+from translators import anthropic, claude_native, messages_api
+from translators import bedrock as bedrock_translator
+from translators.base import Target, TranslationError
 
 if TYPE_CHECKING:
     from gateway.attempt import LeafCaller
@@ -64,6 +70,33 @@ class NativeFormatExchange:
         return cls(caller, leaf, url, headers, client_body(caller, leaf), "anthropic")
 
     @classmethod
+    def claude_elsewhere(cls, caller: "LeafCaller", leaf: Leaf) -> "NativeFormatExchange | Result":
+        """``/v1/messages`` to Claude on Vertex AI or Bedrock, in the Messages format natively."""
+        try:
+            creds = credentials.resolve(caller.state, leaf)
+        except ProviderError as error:
+            return error_result(leaf, error)
+        target = Target(
+            provider=leaf.provider,
+            base_url=leaf.spec.base_url,
+            custom_host=leaf.custom_host,
+            api_key=leaf.api_key,
+            options=leaf.options,
+            strict=leaf.strict,
+            credentials=creds,
+        )
+        body = {**(caller.call.client_body or {}), **leaf.override_params}
+        build = claude_native.vertex_request if leaf.spec.adapter == "vertex" else claude_native.bedrock_request
+        try:
+            request = build(body, target, caller.call.stream)
+        except TranslationError as exc:
+            return gateway_exception(leaf, 400, exc.message, param=exc.param)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        forward_client_headers(caller, leaf, headers)
+        kind = "anthropic" if leaf.spec.adapter == "vertex" else "bedrock-anthropic"
+        return cls(caller, leaf, request.url, headers, request.body or b"", kind)
+
+    @classmethod
     def openai_responses(cls, caller: "LeafCaller", leaf: Leaf) -> "NativeFormatExchange":
         """``/v1/responses`` to OpenAI (or another provider serving the Responses API)."""
         headers = provider_headers(caller, leaf, {"content-type": "application/json"})
@@ -75,6 +108,23 @@ class NativeFormatExchange:
         leaf = self.leaf
         headers = without_type(relayed_headers(response))
         content_type = response.headers.get("content-type", "") or "application/json"
+        if self.kind == "bedrock-anthropic":
+            if response.status_code >= 400:  # Bedrock's error shape, answered in Anthropic's envelope
+                payload = bedrock_translator.TRANSLATOR.parse_error(
+                    response.status_code, response.content, content_type, Target(provider=leaf.provider)
+                )
+                response.close()
+                body = messages_api.error_body(response.status_code, payload["error"]["message"])
+                return json_result(
+                    response.status_code,
+                    body,
+                    headers=headers,
+                    provider=leaf.provider,
+                    path=leaf.path,
+                    error_origin=leaf.provider,
+                )
+            if self.stream:
+                return self._bedrock_stream(response, headers, timeout)
         if self.stream and response.status_code < 400 and content_type.startswith("text/event-stream"):
             if self.kind == "anthropic":
                 error_event: Any = AnthropicEncoder({}).error
@@ -95,3 +145,44 @@ class NativeFormatExchange:
             error_origin=origin,
             native_format=True,
         )
+
+    def _bedrock_stream(self, response: UpstreamResponse, headers: list[tuple[str, str]], timeout: Timeout) -> Result:
+        leaf = self.leaf
+        source = AWSEventStream(response, timeout.read)
+        started = primed(self.caller, leaf, source, timeout)
+        if isinstance(started, Result):
+            return started
+        batches, first = started
+        stream = _bedrock_messages(source, batches, first, AnthropicEncoder({}).error)
+        return Result(
+            response.status_code,
+            stream_headers(headers),
+            stream=stream,
+            content_type="text/event-stream",
+            provider=leaf.provider,
+            path=leaf.path,
+            native_format=True,
+        )
+
+
+def _bedrock_messages(
+    source: AWSEventStream, batches: Iterator[Any], first: Any, error_event: Callable[[str, str], bytes]
+) -> Iterator[bytes]:
+    """Re-frame Bedrock ``chunk`` events as Anthropic SSE; end a broken stream with an error event."""
+    finished = False
+    try:
+        for _raw, events in itertools.chain([first], batches):
+            out = []
+            for event in events:
+                name, data = claude_native.bedrock_event(event)
+                out.append(b"event: " + name.encode() + b"\ndata: " + data + b"\n\n")
+                finished = finished or name in ("message_stop", "error")
+            yield b"".join(out)
+            if finished:
+                return
+        if source.ended == "complete":
+            yield error_event("stream_incomplete", "the provider ended the stream before it was complete")
+        else:
+            yield error_event(f"stream_{source.ended}", source.detail)
+    finally:
+        source.close()

@@ -329,6 +329,8 @@ def invoke_headers(input_tokens: int) -> dict[str, str]:
 
 @bp.post("/model/<path:model>/invoke")
 def invoke(model: str) -> Response:
+    if "anthropic." in model:  # Claude through InvokeModel: the Messages format natively
+        return _anthropic_invoke(model, streaming=False)
     sw = switches()
     raw, body = json_body()
     failure = _start(sw, raw) or verify("bedrock")
@@ -413,3 +415,34 @@ def assume_role() -> Response:
 def pixel() -> Response:
     record(switches(), b"")
     return Response(PIXEL, content_type="image/png")
+
+
+# -- InvokeModel with Anthropic models (the Messages format natively) ----------------------------
+
+
+def _anthropic_invoke(model: str, streaming: bool) -> Response:
+    from tests.mockprovider import anthropic as anthropic_mock
+
+    sw = switches()
+    raw, body = json_body()
+    failure = _start(sw, raw) or verify("bedrock")
+    if failure is not None:
+        return failure
+    if body.get("anthropic_version") != "bedrock-2023-05-31" or "model" in body or "stream" in body:
+        return error(400, "Malformed input request: anthropic_version bedrock-2023-05-31 required, no model/stream")
+    if not isinstance(body.get("max_tokens"), int) or not isinstance(body.get("messages"), list):
+        return error(400, "Malformed input request: #: required key [max_tokens] not found")
+    full = {**body, "model": model}
+    reply = anthropic_mock.answer(anthropic_mock.ask_of(full), sw, id_prefix="toolu_")
+    if not streaming:
+        return json_response(anthropic_mock.message(full, reply, sw), headers=invoke_headers(reply.input_tokens))
+    frames = [
+        encode_event("chunk", {"bytes": base64.b64encode(data).decode()})
+        for _, data in anthropic_mock.stream_events(full, reply, sw)
+    ]
+    return stream(sw, frames, content_type="application/vnd.amazon.eventstream")
+
+
+@bp.post("/model/<path:model>/invoke-with-response-stream")
+def invoke_stream(model: str) -> Response:
+    return _anthropic_invoke(model, streaming=True)
