@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from gateway.endpoint import dispatch, json_response, stream_call
+from gateway.endpoint import dispatch, json_response
 from gateway.responses_endpoint import input_items_page, not_found, provider_keeps_responses, response_call, stored
 from gateway.state import current_state
+from gateway.uploads import bare_call
 
 bp = Blueprint("responses", __name__)
 
@@ -48,4 +49,4 @@ def input_items(response_id: str) -> Response:
 def _from_provider(response_id: str) -> Response:
     if not provider_keeps_responses(current_state()):
         raise not_found(response_id)
-    return dispatch(stream_call("proxy", request.path[request.path.index("/responses") :]))
+    return dispatch(bare_call("retrieveResponse", request.path[request.path.index("/responses") :]))

@@ -117,6 +117,8 @@ class LeafCaller:
                 if hasattr(translator, "route"):
                     return EndpointExchange.prepare(self, leaf, translator)
                 return gateway_exception(leaf, 400, f"{call.fn} is not supported by {leaf.provider}")
+        if call.fn == "responses" and adapter == "azure" and self.native_formats:
+            return NativeFormatExchange.azure_responses(self, leaf)
         if call.fn == "responses" and adapter == "openai" and leaf.spec.serves("responses") and self.native_formats:
             return NativeFormatExchange.openai_responses(self, leaf)
         missing = getattr(call.format, "missing_previous", None)

@@ -44,11 +44,11 @@ ENDPOINT_FNS = frozenset({
     "imageGenerate", "imageEdit", "imageVariation", "createSpeech", "createTranscription", "createTranslation",
     "moderate", "uploadFile", "listFiles", "retrieveFile", "deleteFile", "retrieveFileContent", "createBatch",
     "listBatches", "retrieveBatch", "cancelBatch", "getBatchOutput", "createFinetune", "listFinetunes",
-    "retrieveFinetune", "cancelFinetune",
+    "retrieveFinetune", "cancelFinetune", "retrieveResponse",
 })  # fmt: skip
 
 #: Endpoint ids a provider serves when it serves another one (the registry does not list them).
-SERVED_AS = {"getBatchOutput": "retrieveBatch"}
+SERVED_AS = {"getBatchOutput": "retrieveBatch", "retrieveResponse": "responses"}
 
 #: ``(method, url, headers)`` of one upstream request.
 Routed = tuple[str, str, dict[str, str]]

@@ -97,6 +97,37 @@ class NativeFormatExchange:
         return cls(caller, leaf, request.url, headers, request.body or b"", kind)
 
     @classmethod
+    def azure_responses(cls, caller: "LeafCaller", leaf: Leaf) -> "NativeFormatExchange | Result":
+        """``/v1/responses`` to Azure OpenAI (its Responses API, deployment sent as the model)."""
+        from gateway.native import translator_for
+
+        try:
+            creds = credentials.resolve(caller.state, leaf)
+        except ProviderError as error:
+            return error_result(leaf, error)
+        target = Target(
+            provider=leaf.provider,
+            base_url=leaf.spec.base_url,
+            custom_host=leaf.custom_host,
+            api_key=leaf.api_key,
+            options=leaf.options,
+            strict=leaf.strict,
+            credentials=creds,
+        )
+        translator = translator_for("azure")
+        try:
+            routed = translator.route("responses", target, "POST", "/responses", "")
+        except TranslationError as exc:
+            return gateway_exception(leaf, 400, exc.message, param=exc.param)
+        headers = {k.lower(): v for k, v in routed.headers.items()}
+        forward_client_headers(caller, leaf, headers)
+        body = {**(caller.call.client_body or {}), **leaf.override_params}
+        model = translator.body_model("responses", target)
+        if model:
+            body["model"] = model
+        return cls(caller, leaf, routed.url, headers, orjson.dumps(body), "responses")
+
+    @classmethod
     def openai_responses(cls, caller: "LeafCaller", leaf: Leaf) -> "NativeFormatExchange":
         """``/v1/responses`` to OpenAI (or another provider serving the Responses API)."""
         headers = provider_headers(caller, leaf, {"content-type": "application/json"})

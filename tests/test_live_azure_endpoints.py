@@ -398,3 +398,26 @@ def test_v1_deployment_endpoints_name_the_deployment_as_model(gateway, mockctl) 
     first, second = mockctl.requests(sid)
     assert first["path"] == "/openai/v1/images/generations" and json.loads(first["body"])["model"] == "img-dep"
     assert second["path"] == "/openai/v1/images/edits" and summary(second)["fields"]["model"] == "img-dep"
+
+
+# --- live: the Responses API is served by Azure itself -------------------------------------------
+
+
+def test_responses_create_retrieve_and_stream_natively(gateway, mockctl) -> None:
+    c, sid = client(gateway, mockctl, version="2025-04-01-preview", deployment="resp-dep")
+    made = c.responses.create(model="gpt-4o", input="hello")
+    assert made.output_text == "azure: hello" and made.id.startswith("resp")
+    again = c.responses.retrieve(made.id)
+    assert again.id == made.id and again.output_text == "azure: hello"
+    with c.responses.stream(model="gpt-4o", input="streamed") as events:
+        final = events.get_final_response()
+    assert final.output_text == "azure: streamed"
+    calls = [(r["method"], r["path"], r["query"]) for r in mockctl.requests(sid)]
+    query = "api-version=2025-04-01-preview"
+    assert calls == [
+        ("POST", "/openai/responses", query),
+        ("GET", f"/openai/responses/{made.id}", query),
+        ("POST", "/openai/responses", query),
+    ]
+    first = json.loads(received(mockctl, sid)["body"])
+    assert first["model"] == "resp-dep" and first["input"] == "hello"

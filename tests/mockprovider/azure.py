@@ -585,3 +585,59 @@ def cancel_job(job_id: str) -> Response:
     with _lock:
         found.update(status="cancelled", finished_at=int(time.time()))
     return json_response(found)
+
+
+# -- Responses API (Azure serves it natively) --------------------------------------------------------
+
+RESPONSES: dict[str, dict[str, Any]] = {}
+
+
+@_routes("/responses", ["POST"])
+def create_response() -> Response:
+    raw = request.get_data()
+    gated = _gate(raw)
+    if gated is not None:
+        return gated
+    body = orjson.loads(raw or b"{}")
+    text = f"azure: {body.get('input') if isinstance(body.get('input'), str) else 'items'}"
+    answer = {
+        "id": _new_id("resp"),
+        "object": "response",
+        "created_at": int(time.time()),
+        "status": "completed",
+        "model": body.get("model", ""),
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+        "output": [
+            {
+                "type": "message",
+                "id": _new_id("msg"),
+                "status": "completed",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": text, "annotations": []}],
+            }
+        ],
+    }
+    with _lock:
+        RESPONSES[answer["id"]] = answer
+    if body.get("stream") is not True:
+        return json_response(answer)
+    created = {**answer, "status": "in_progress", "output": []}
+    events = [
+        ("response.created", {"type": "response.created", "sequence_number": 0, "response": created}),
+        ("response.completed", {"type": "response.completed", "sequence_number": 1, "response": answer}),
+    ]
+    return stream(switches(), sse_frames(switches(), [(name, orjson.dumps(data)) for name, data in events]))
+
+
+@_routes("/responses/<response_id>", ["GET", "DELETE"])
+def one_response(response_id: str) -> Response:
+    found = _gate(b"") or _find(RESPONSES, response_id, "Response")
+    if isinstance(found, Response):
+        return found
+    if request.method == "DELETE":
+        with _lock:
+            RESPONSES.pop(response_id, None)
+        return json_response({"id": response_id, "object": "response", "deleted": True})
+    return json_response(found)
