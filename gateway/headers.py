@@ -163,7 +163,8 @@ def parse_request_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]
     strict = (raw.get("strict-open-ai-compliance") or "").strip().lower()
     if strict == "false":
         opts.strict_compliance = False
-    opts.cache_force_refresh = "cache-force-refresh" in raw
+    refresh = raw.get("cache-force-refresh")
+    opts.cache_force_refresh = refresh is not None and refresh.strip().lower() not in ("false", "0", "no", "off")
     for key, attr in (
         ("default-input-guardrails", "default_input_guardrails"),
         ("default-output-guardrails", "default_output_guardrails"),

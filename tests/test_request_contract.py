@@ -399,3 +399,11 @@ def test_provider_overrides_and_new_compatible_providers() -> None:
         build_registry({"openai": {"base": "x"}})
     with pytest.raises(ValueError, match="needs a base_url"):
         build_registry({"new": {}})
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("true", True), ("", True), ("1", True), ("false", False), ("0", False), (None, False)]
+)
+def test_cache_force_refresh_header_reads_false_as_false(value, expected) -> None:
+    headers = {} if value is None else {"x-portkey-cache-force-refresh": value}
+    assert parse_request_headers(headers).cache_force_refresh is expected
