@@ -58,10 +58,10 @@ def normalised_body(body: Mapping[str, Any]) -> bytes:
     return orjson.dumps(trimmed, option=orjson.OPT_SORT_KEYS)
 
 
-def scope_of(provider: str, base_url: str, api_key: str | None, options: Mapping[str, Any]) -> str:
-    """The tenant and target a cached answer belongs to (a hash; no secret is stored)."""
+def scope_of(provider: str, base_url: str, api_key: str | None, options: Mapping[str, Any], namespace: str = "") -> str:
+    """The tenant, target and namespace a cached answer belongs to (a hash; no secret is stored)."""
     opts = {k: v for k, v in options.items() if isinstance(v, (str, int, float, bool))}
-    material = orjson.dumps([provider, base_url, api_key or "", opts], option=orjson.OPT_SORT_KEYS)
+    material = orjson.dumps([provider, base_url, api_key or "", opts, namespace], option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(material).hexdigest()[:32]
 
 

@@ -157,7 +157,13 @@ class _Lookup:
         self.policy = policy
         body = dict(call.body or {})
         body.update(leaf.override_params)
-        self.scope = scope_of(leaf.provider, leaf.custom_host or leaf.spec.base_url, leaf.api_key, leaf.options)
+        self.scope = scope_of(
+            leaf.provider,
+            leaf.custom_host or leaf.spec.base_url,
+            leaf.api_key,
+            leaf.options,
+            call.options.cache_namespace,
+        )
         self.key = cache_key(call.unified_fn, self.scope, body)
         self.semantic = policy.mode == "semantic"
         self.status = "REFRESH" if call.options.cache_force_refresh else ("SEMANTIC MISS" if self.semantic else "MISS")

@@ -31,6 +31,7 @@ CONTROL_HEADERS = frozenset(
         "trace-id",
         "metadata",
         "cache-force-refresh",
+        "cache-namespace",
         "strict-open-ai-compliance",
         "default-input-guardrails",
         "default-output-guardrails",
@@ -78,6 +79,7 @@ class RequestOptions:
     trace_id: str = ""
     strict_compliance: bool | None = None
     cache_force_refresh: bool = False
+    cache_namespace: str = ""
     provider_options: dict[str, Any] = field(default_factory=dict)
     default_input_guardrails: list[Any] = field(default_factory=list)
     default_output_guardrails: list[Any] = field(default_factory=list)
@@ -163,6 +165,7 @@ def parse_request_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]
     strict = (raw.get("strict-open-ai-compliance") or "").strip().lower()
     if strict == "false":
         opts.strict_compliance = False
+    opts.cache_namespace = (raw.get("cache-namespace") or "").strip()
     refresh = raw.get("cache-force-refresh")
     opts.cache_force_refresh = refresh is not None and refresh.strip().lower() not in ("false", "0", "no", "off")
     for key, attr in (
