@@ -72,8 +72,9 @@ class LeafRunner:
             if hit is not None:
                 return self._with_hooks(hit, hook_results, failed)
         after = leaf.after_hooks if call.fn in HOOK_FNS and call.fn != "embed" else []
-        if caller.call.stream and (after or lookup is not None):
+        if after or lookup is not None:  # hooks and the cache read and store answers in OpenAI chat terms
             caller.native_formats = False
+        if caller.call.stream and (after or lookup is not None):
             caller.observer = lambda encoder: ObservedEncoder(encoder, self._on_stream_done(caller, leaf, lookup))
         result = caller(leaf)
         if lookup is not None:

@@ -169,3 +169,26 @@ def test_requests_still_succeed_when_redis_stops(gateway_factory, mockctl, log_d
     down = ask(server, config)
     assert down.status_code == 200 and down.headers["x-portkey-cache-status"] == "MISS"
     assert "cache unavailable in Redis" in server.log()
+
+
+def test_a_cached_messages_answer_serves_both_formats(gateway, mockctl) -> None:
+    """Anthropic serves /v1/messages natively, but the cache keeps answers in chat terms for every client format."""
+    s = sid()
+    config = {
+        "provider": "anthropic",
+        "api_key": "sk-ant",
+        "custom_host": mockctl.base(id=s),
+        "cache": {"mode": "simple"},
+    }
+    headers = {"x-portkey-config": json.dumps(config)}
+    message = {"model": "claude-x", "max_tokens": 50, "messages": [{"role": "user", "content": f"Cached {s}"}]}
+    first = requests.post(gateway.url + "/v1/messages", json=message, headers=headers, timeout=15)
+    again = requests.post(gateway.url + "/v1/messages", json=message, headers=headers, timeout=15)
+    assert [first.headers["x-portkey-cache-status"], again.headers["x-portkey-cache-status"]] == ["MISS", "HIT"]
+    assert first.json()["type"] == again.json()["type"] == "message"
+    assert again.json()["content"] == first.json()["content"] == [{"type": "text", "text": f"echo: Cached {s}"}]
+    chat = {"model": "claude-x", "max_tokens": 50, "messages": message["messages"]}
+    as_chat = requests.post(gateway.url + "/v1/chat/completions", json=chat, headers=headers, timeout=15)
+    assert as_chat.headers["x-portkey-cache-status"] == "HIT"
+    assert as_chat.json()["choices"][0]["message"]["content"] == f"echo: Cached {s}"
+    assert len(mockctl.requests(s)) == 1

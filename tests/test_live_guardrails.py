@@ -220,3 +220,24 @@ def test_guardrails_apply_to_messages_responses_completions_and_embeddings(gatew
         with pytest.raises(openai.APIStatusError) as caught:
             call()
         assert caught.value.status_code == 446
+
+
+def test_output_guardrails_see_the_answer_of_a_native_messages_call(gateway, mockctl) -> None:
+    """Anthropic serves /v1/messages natively; with after-hooks the gateway reads the answer in chat terms."""
+    s = sid()
+    must_echo = {"default.contains": {"operator": "any", "words": ["echo"]}, "deny": True}
+    config = {
+        "provider": "anthropic",
+        "api_key": "k",
+        "custom_host": mockctl.base(id=s),
+        "output_guardrails": [must_echo],
+    }
+    ant = anthropic.Anthropic(
+        base_url=gateway.url, api_key="k", max_retries=0, default_headers={"x-portkey-config": json.dumps(config)}
+    )
+    raw = ant.messages.with_raw_response.create(model="claude-x", max_tokens=10, messages=QUESTION)
+    answer = raw.parse()
+    assert raw.status_code == 200 and answer.content[0].text == "echo: Tell me about Apple pie"
+    assert answer.type == "message" and answer.stop_reason == "end_turn"
+    assert json.loads(raw.http_response.content)["hook_results"]["after_request_hooks"][0]["verdict"] is True
+    assert mockctl.requests(s)[0]["path"].endswith("/v1/messages")
