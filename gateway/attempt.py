@@ -2,7 +2,9 @@
 
 An *exchange* knows one kind of upstream conversation: ``compat.CompatExchange`` (OpenAI-
 compatible providers, bytes forwarded), ``native.NativeExchange`` (providers reached through a
-translator) and ``passthrough.ProxyExchange`` (the generic ``/v1/*`` route). This module holds
+translator), ``nativeformats.NativeFormatExchange`` (a provider that speaks the client's own
+format), ``endpoints.EndpointExchange`` (images, audio, files, batches, fine-tuning, moderations)
+and ``passthrough.ProxyExchange`` (the generic ``/v1/*`` route). This module holds
 what they share: the send with its timeouts, the mapping of transport failures to results,
 and the retry loop, so every strategy above gets retries for free.
 """

@@ -1,6 +1,7 @@
 """Exchanges for providers that speak the client's own format: relayed byte for byte.
 
-Anthropic Messages clients reaching ``anthropic`` and Responses clients reaching OpenAI get the
+Anthropic Messages clients reaching ``anthropic`` (or Claude on Vertex AI and Bedrock, whose
+native APIs take the Messages body) and Responses clients reaching OpenAI or Azure OpenAI get the
 provider's answer, stream and errors unchanged (override params still apply); a cut or stall
 mid-stream still ends with an error event in that format.
 """

@@ -4,7 +4,7 @@
 ``(raw bytes of whole events, parsed events)``; bytes of an unfinished event are held back,
 so a cut never leaves half an event on the client's wire. It records how the stream ended:
 ``complete`` (clean end at an event boundary), ``cut`` (connection lost or closed mid-event)
-or ``stall`` (no bytes within the idle timeout). ``openai_passthrough`` forwards the bytes
+or ``stall`` (no bytes within the idle timeout). ``passthrough`` forwards the bytes
 unchanged and appends an in-band error (and no ``[DONE]``) when the upstream failed.
 """
 

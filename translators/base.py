@@ -22,7 +22,10 @@ image downloads) and hands the translator plain data. A provider module exposes 
     how the gateway decodes the native stream: ``"sse"`` or ``"aws-eventstream"``;
 ``passthrough`` (optional, default False)
     the provider answers in OpenAI's format already (Azure OpenAI): the gateway relays 2xx bodies
-    and streams byte for byte and only ``parse_error`` is used on the way back.
+    and streams byte for byte and only ``parse_error`` is used on the way back;
+``route(fn, target, method, path, query)`` and ``body_model(fn, target)`` (optional)
+    for providers whose non-chat endpoints live at provider-specific URLs (Azure OpenAI's
+    deployment and resource paths): the URL of an endpoint call and the ``model`` its body names.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``to_chat`` turns a Responses request (plus the conversation of ``previous_response_id``) into an
 OpenAI chat request; ``input_items`` normalises the request's input into stored items with ids;
 ``to_response`` builds the ``response`` object from a chat completion; ``history`` turns a
-stored exchange back into chat messages for the next turn; ``EventWriter`` turns streamed chat
+stored exchange back into chat messages for the next turn; ``responses_stream.EventWriter`` turns streamed chat
 chunks into the Responses event sequence (``response.created``, ``response.in_progress``,
 ``response.output_item.added`` / ``.done``, ``response.content_part.added`` / ``.done``,
 ``response.output_text.delta`` / ``.done``, ``response.function_call_arguments.delta`` / ``.done``,
