@@ -162,7 +162,7 @@ _ENTRIES: tuple[ProviderSpec, ...] = (
         "google",
         "https://generativelanguage.googleapis.com/v1beta",
         auth="header:x-goog-api-key",
-        endpoints=frozenset({"chatComplete", "embed"}),
+        endpoints=frozenset({"chatComplete", "embed", "imageGenerate"}),
         adapter="google",
     ),
     # Vertex AI, Bedrock and Azure compute their hosts from options (region, project, resource).
