@@ -5,8 +5,9 @@ Usage: ``python bench/run.py [--duration 10] [--workers 1] [--out bench/results]
 Starts the mock provider (gunicorn, gevent) and the gateway (``gunicorn.conf.py``), then measures,
 for the gateway and for the mock directly: requests/s at concurrency 1 and 32, p50/p99 latency,
 the latency the gateway adds, stream time-to-first-byte, CPU-ms per proxied request (from
-``/proc/<worker>/stat``) and worker RSS after 10k and 20k requests. Uses ``wrk`` when installed,
-otherwise a Python load generator. Writes JSON and a markdown table under ``bench/results/``.
+``/proc/<worker>/stat``), worker RSS after 10k and 20k requests, the peak RSS growth of a 500 MB
+upload and download, and (in-process) the CPU cost of each provider translator. Uses ``wrk`` when
+installed, otherwise a Python load generator. Writes JSON and markdown tables under ``bench/results/``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import translation  # noqa: E402
 from tests.support import Server, start_gateway, start_mock  # noqa: E402
+from tests.test_live_endpoints import PeakRSS, download, upload  # noqa: E402
 
 CHAT = {
     "model": "gpt-bench",
@@ -174,12 +177,40 @@ def measure_cpu(server: Server, action: Callable[[], dict]) -> tuple[dict, float
     return result, cpu_seconds(pids) - before
 
 
+def large_bodies(gateway: Server, mock: Server, size: int) -> dict[str, float]:
+    """Upload and download ``size`` bytes through one worker; return seconds and peak RSS growth."""
+    (pid,) = gateway.worker_pids()[:1]
+    host = mock.url + "/v1"
+    upload(gateway, host, 20 * 1024 * 1024)  # warm the code paths first
+    download(gateway, host, 20 * 1024 * 1024)
+    started = time.monotonic()
+    with PeakRSS(pid) as up:
+        resp, _ = upload(gateway, host, size)
+    up_seconds = time.monotonic() - started
+    if resp.status_code != 200:
+        raise RuntimeError(f"upload failed: {resp.status_code} {resp.text[:200]}")
+    started = time.monotonic()
+    with PeakRSS(pid) as down:
+        got, _ = download(gateway, host, size)
+    down_seconds = time.monotonic() - started
+    if got != size:
+        raise RuntimeError(f"download returned {got} of {size} bytes")
+    return {
+        "size_mb": size / 2**20,
+        "upload_s": up_seconds,
+        "upload_rss_growth_mb": up.growth / 2**20,
+        "download_s": down_seconds,
+        "download_rss_growth_mb": down.growth / 2**20,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per throughput run")
     parser.add_argument("--workers", type=int, default=1, help="gateway workers")
     parser.add_argument("--streams", type=int, default=300, help="sequential streams for TTFB")
     parser.add_argument("--soak", type=int, default=10000, help="requests per soak phase (two phases)")
+    parser.add_argument("--big-mb", type=int, default=500, help="size of the upload and download (MB; 0 skips)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
 
@@ -239,12 +270,15 @@ def main() -> int:
         results["soak_requests"] = done
         results["rss_mb_after_10k"], results["rss_mb_after_20k"] = soak
         results["rss_growth_mb"] = soak[1] - soak[0]
+        if args.big_mb:
+            results["large_bodies"] = large_bodies(gateway, mock, args.big_mb * 2**20)
     finally:
         gateway.stop()
         mock.stop()
 
+    results["translation"] = translation.measure()
     args.out.mkdir(parents=True, exist_ok=True)
-    table = render(results)
+    table = render(results) + "\n" + translation.render(results["translation"])
     (args.out / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
     (args.out / "latest.md").write_text(table)
     print(table)
@@ -293,6 +327,24 @@ def render(r: dict[str, Any]) -> str:
             "<= 80, flat",
         ),
         ("RSS growth 10k -> 20k (MB)", "", f"{r['rss_growth_mb']:.2f}", "<= 5"),
+    ]
+    big = r.get("large_bodies")
+    if big:
+        rows += [
+            (
+                f"{big['size_mb']:.0f} MB upload (multipart /v1/files): seconds, peak RSS growth (MB)",
+                "",
+                f"{big['upload_s']:.1f} s, +{big['upload_rss_growth_mb']:.1f}",
+                "flat",
+            ),
+            (
+                f"{big['size_mb']:.0f} MB download (/v1/files/{{id}}/content): seconds, peak RSS growth (MB)",
+                "",
+                f"{big['download_s']:.1f} s, +{big['download_rss_growth_mb']:.1f}",
+                "flat",
+            ),
+        ]
+    rows += [
         ("Errors (all runs)", f"{d1['errors'] + d32['errors']}", f"{g1['errors'] + g32['errors']}", "0"),
     ]
     head = (
