@@ -84,9 +84,18 @@ class StrategySchema(_Strict):
     default = fields.String()
 
 
+class EmbeddingSchema(_Strict):
+    provider = fields.String(validate=Length(min=1))
+    api_key = fields.String()
+    model = fields.String(validate=Length(min=1))
+    custom_host = fields.String()
+
+
 class CacheSchema(_Strict):
     mode = fields.String(required=True, validate=OneOf(("simple", "semantic")))
     max_age = fields.Float(validate=Range(min=0))
+    threshold = fields.Float(validate=Range(min=0, max=1))
+    embedding = fields.Nested(lambda: EmbeddingSchema())
 
     @pre_load
     def _from_string(self, data: Any, **_: Any) -> Any:

@@ -75,10 +75,13 @@ class LeafRunner:
         if after or lookup is not None:  # hooks and the cache read and store answers in OpenAI chat terms
             caller.native_formats = False
         if caller.call.stream and (after or lookup is not None):
-            caller.observer = lambda encoder: ObservedEncoder(encoder, self._on_stream_done(caller, leaf, lookup))
+            store = lookup if not failed else None  # an answer to a request that failed a check is not cached
+            caller.observer = lambda encoder: ObservedEncoder(encoder, self._on_stream_done(caller, leaf, store))
         result = caller(leaf)
         if lookup is not None:
             result.cache_status = lookup.status
+        if result.ok and result.stream is not None and failed and result.status == 200:
+            result.status = 246  # the status is all a stream can carry of a failed input check
         if not result.ok or result.stream is not None:
             return result
         body = _json(result)
@@ -179,7 +182,7 @@ class _Lookup:
         status = "HIT"
         if raw is None and self.semantic:
             try:
-                self.vector = embed(self.state, self._embedding(), self._prompt())
+                self.vector = self._embed()
             except ProviderError as error:
                 log.warning("semantic cache lookup skipped: %s", error.message)
                 return None
@@ -195,7 +198,7 @@ class _Lookup:
 
     def _replay(self, body: dict[str, Any], provider: str, status: str) -> Result:
         leaf, call = self.leaf, self.call
-        if call.stream and body.get("object") == "chat.completion":
+        if call.stream and body.get("object") in ("chat.completion", "text_completion"):
             encoder = call.format.encoder(provider) if call.format is not None else OpenAIEncoder(provider)
             chunks = replay_chunks(body, include_usage(call.body or {}) or call.format is not None)
             stream = iter([encoder.chunks(chunks) + encoder.done()])
@@ -216,15 +219,15 @@ class _Lookup:
         self.state.cache.set(self.key, entry(body, provider), ttl)
         if self.semantic:
             try:
-                vector = (
-                    self.vector if self.vector is not None else embed(self.state, self._embedding(), self._prompt())
-                )
+                vector = self.vector if self.vector is not None else self._embed()
                 self.state.semantic.add(self.semantic_scope, vector, self.key, ttl)
             except ProviderError as error:
                 log.warning("semantic cache store skipped: %s", error.message)
 
-    def _embedding(self) -> dict[str, Any]:
-        return dict(self.policy.embedding or self.state.settings.semantic_embedding)
+    def _embed(self) -> Any:
+        if self.policy.embedding:  # from the client's config: its custom host is SSRF-checked
+            return embed(self.state, self.policy.embedding, self._prompt(), untrusted=True)
+        return embed(self.state, self.state.settings.semantic_embedding, self._prompt(), untrusted=False)
 
     def _prompt(self) -> str:
         body = self.call.body or {}

@@ -164,8 +164,9 @@ def compile_hooks(
         ("x-portkey-default-input-guardrails", default_in, BEFORE, before),
         ("x-portkey-default-output-guardrails", default_out, AFTER, after),
     ):
+        first = len(target)
         for i, element in enumerate(items):
-            target.append(_shorthand(element, event, "guardrail", len(target) + i, (header, i)))
+            target.append(_shorthand(element, event, "guardrail", first + i, (header, i)))
     return before, after
 
 

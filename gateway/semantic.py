@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import orjson
 
-from gateway.errors import ProviderError
+from gateway.errors import BadRequest, ProviderError
+from gateway.ssrf import check_custom_host
 from gateway.upstream import Timeout, UpstreamFailure
 
 if TYPE_CHECKING:
@@ -29,12 +30,24 @@ log = logging.getLogger("gateway.semantic")
 MAX_PER_SCOPE = 2000
 
 
-def embed(state: "GatewayState", config: Mapping[str, Any], text: str) -> np.ndarray:
-    """Embed ``text`` with the configured provider; return a unit vector."""
+def embed(state: "GatewayState", config: Mapping[str, Any], text: str, *, untrusted: bool = True) -> np.ndarray:
+    """Embed ``text`` with the configured provider; return a unit vector.
+
+    ``untrusted`` (a client's config rather than the operator's setting): a custom host must pass
+    the SSRF rules, and the connected address is checked as for any custom host.
+    """
     spec = state.registry.get(str(config.get("provider", "openai")))
     if spec is None:
         raise ProviderError("gateway", 400, "semantic cache: unknown embedding provider")
-    base = str(config.get("custom_host") or spec.base_url).rstrip("/")
+    custom = config.get("custom_host")
+    guard = bool(custom) and untrusted
+    if guard:
+        try:
+            base = check_custom_host(str(custom), state.trusted)
+        except BadRequest:
+            raise ProviderError("gateway", 400, "semantic cache: invalid embedding custom_host") from None
+    else:
+        base = str(custom or spec.base_url).rstrip("/")
     headers = {"content-type": "application/json"}
     key = config.get("api_key")
     if key:
@@ -42,7 +55,9 @@ def embed(state: "GatewayState", config: Mapping[str, Any], text: str) -> np.nda
     body = orjson.dumps({"model": config.get("model", "text-embedding-3-small"), "input": text})
     timeout = Timeout(state.settings.connect_timeout, 30.0, 30.0)
     try:
-        response = state.client.send("POST", base + "/embeddings", headers=headers, body=body, timeout=timeout)
+        response = state.client.send(
+            "POST", base + "/embeddings", headers=headers, body=body, timeout=timeout, guard=guard
+        )
     except UpstreamFailure as failure:
         raise ProviderError(spec.id, 502, f"semantic cache embedding failed: {failure.detail}") from None
     if response.status_code >= 400:
@@ -110,7 +125,9 @@ class SemanticIndex:
                     pipe = self._redis.pipeline()
                     pipe.rpush(self._prefix + scope, orjson.dumps({"k": key, "v": vector.tolist()}))
                     pipe.expire(self._prefix + scope, max(1, int(ttl)))
-                    pipe.execute()
+                    length = pipe.execute()[0]
+                    if length > 2 * MAX_PER_SCOPE:  # keep the newest; workers see the shorter list and reload
+                        self._redis.ltrim(self._prefix + scope, -MAX_PER_SCOPE, -1)
                     return  # picked up by the next search's sync, like every other worker's entries
                 except Exception as exc:  # noqa: BLE001 - fall back to this worker's memory
                     log.warning("semantic index unavailable in Redis: %s", exc)

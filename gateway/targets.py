@@ -260,6 +260,12 @@ class _Compiler:
 
     def _check_cache(self, cache: Any, path: tuple) -> None:
         mode = cache if isinstance(cache, str) else cache.get("mode")
+        embedding = cache.get("embedding") if isinstance(cache, dict) else None
+        if isinstance(embedding, dict) and embedding.get("custom_host"):
+            try:
+                check_custom_host(str(embedding["custom_host"]), self.trusted)
+            except BadRequest as exc:
+                raise config_error(path + ("cache", "embedding", "custom_host"), exc.message) from None
         if mode == "semantic":
             has_model = isinstance(cache, dict) and isinstance(cache.get("embedding"), dict)
             if not has_model and not self.semantic_embedding:

@@ -192,3 +192,25 @@ def test_a_cached_messages_answer_serves_both_formats(gateway, mockctl) -> None:
     assert as_chat.headers["x-portkey-cache-status"] == "HIT"
     assert as_chat.json()["choices"][0]["message"]["content"] == f"echo: Cached {s}"
     assert len(mockctl.requests(s)) == 1
+
+
+def test_legacy_completions_are_cached_and_replayed_as_text_completions(gateway, mockctl) -> None:
+    s = sid()
+    config = cached_target(mockctl, s)
+    hdrs = {"x-portkey-config": json.dumps(config), "Authorization": "Bearer sk-tenant-a"}
+    body = {"model": "gpt-instruct", "prompt": f"Once upon {s}"}
+    url = gateway.url + "/v1/completions"
+    streamed = requests.post(url, json={**body, "stream": True}, headers=hdrs, timeout=15)
+    assert streamed.headers["x-portkey-cache-status"] == "MISS" and streamed.text.endswith("data: [DONE]\n\n")
+    plain = requests.post(url, json=body, headers=hdrs, timeout=15)
+    assert plain.headers["x-portkey-cache-status"] == "HIT"
+    assert plain.json()["object"] == "text_completion"
+    assert plain.json()["choices"][0]["text"] == f"echo: Once upon {s}"
+    replayed = requests.post(url, json={**body, "stream": True}, headers=hdrs, timeout=15)
+    assert replayed.headers["x-portkey-cache-status"] == "HIT"
+    events = replayed.text.strip().split("\n\n")
+    assert events[-1] == "data: [DONE]"
+    chunks = [json.loads(e.removeprefix("data: ")) for e in events[:-1]]
+    assert {c["object"] for c in chunks} == {"text_completion"}
+    assert "".join(c["choices"][0]["text"] for c in chunks if c["choices"]) == f"echo: Once upon {s}"
+    assert len(mockctl.requests(s)) == 1

@@ -241,3 +241,27 @@ def test_output_guardrails_see_the_answer_of_a_native_messages_call(gateway, moc
     assert answer.type == "message" and answer.stop_reason == "end_turn"
     assert json.loads(raw.http_response.content)["hook_results"]["after_request_hooks"][0]["verdict"] is True
     assert mockctl.requests(s)[0]["path"].endswith("/v1/messages")
+
+
+def test_output_guardrails_read_a_streamed_legacy_completion(gateway, mockctl) -> None:
+    s = sid()
+    config = target(mockctl, s, output_guardrails=[{"default.notNull": {}, "deny": True}])
+    chunks = list(client(gateway, config).completions.create(model="m", prompt="Apple pie?", stream=True))
+    assert "".join(c.choices[0].text for c in chunks if c.choices) == "echo: Apple pie?"
+
+
+def test_a_stream_whose_request_failed_a_check_is_246_and_not_cached(gateway, mockctl) -> None:
+    s = sid()
+    config = target(
+        mockctl,
+        s,
+        input_guardrails=[{"default.wordCount": {"minWords": 10, "maxWords": 99}}],
+        cache={"mode": "simple"},
+    )
+    raw = client(gateway, config).chat.completions.with_raw_response.create(model="m", messages=QUESTION, stream=True)
+    assert raw.status_code == 246
+    text = "".join(c.choices[0].delta.content or "" for c in raw.parse() if c.choices)
+    assert text == "echo: Tell me about Apple pie"
+    again = client(gateway, config).chat.completions.with_raw_response.create(model="m", messages=QUESTION)
+    assert again.headers["x-portkey-cache-status"] == "MISS" and again.status_code == 246
+    assert len(mockctl.requests(s)) == 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from gateway.configschema import parse_config, snake_case_keys
@@ -155,6 +157,15 @@ def test_camel_case_keys_are_normalised_but_preserved_values_are_not() -> None:
         ('{"retry": {"on_status_codes": [429]}}', "path: retry,attempts, message: Missing data for required field."),
         ('{"retry": {"attempts": "3"}}', "path: retry,attempts, message: Not a valid integer."),
         ('{"cache": {"mode": "fuzzy"}}', "path: cache,mode, message: Must be one of: simple, semantic."),
+        ('{"cache": {"mode": "semantic", "threshold": "high"}}', "path: cache,threshold, message: Not a valid number."),
+        (
+            '{"cache": {"mode": "semantic", "threshold": 1.5}}',
+            "path: cache,threshold, message: Must be greater than or equal to 0 and less than or equal to 1.",
+        ),
+        (
+            '{"cache": {"mode": "semantic", "embedding": "openai"}}',
+            "path: cache,embedding, message: Invalid input type.",
+        ),
         ('{"options": [{"provider": "openai"}]}', "This version of config is not supported"),
         ('{"targets": [{"provider": "openai"}]}', "path: strategy, message: targets need a strategy"),
         ('{"forward_headers": ["x-portkey-forward-headers"]}', "must not contain"),
@@ -407,3 +418,21 @@ def test_provider_overrides_and_new_compatible_providers() -> None:
 def test_cache_force_refresh_header_reads_false_as_false(value, expected) -> None:
     headers = {} if value is None else {"x-portkey-cache-force-refresh": value}
     assert parse_request_headers(headers).cache_force_refresh is expected
+
+
+@pytest.mark.parametrize("host", ["http://127.0.0.2:9000/v1", "http://169.254.169.254/v1", "http://10.1.2.3/v1"])
+def test_a_semantic_embedding_host_must_pass_the_ssrf_rules(host: str) -> None:
+    config = {"provider": "openai", "cache": {"mode": "semantic", "embedding": {"custom_host": host, "model": "e"}}}
+    with pytest.raises(InvalidConfig) as info:
+        plan_for({"x-portkey-config": json.dumps(config)})
+    assert info.value.param == "cache.embedding.custom_host"
+    assert "Invalid custom host" in info.value.errors[0]
+
+
+def test_header_default_guardrails_get_consecutive_ids_after_the_configs() -> None:
+    from gateway.hooks import compile_hooks
+
+    contains = {"default.contains": {"operator": "any", "words": ["a"]}}
+    before, _ = compile_hooks({"input_guardrails": [contains]}, [contains, contains, contains], [])
+    suffixes = [int(hook.id.rsplit("_", 1)[1]) for hook in before]
+    assert suffixes == [0, 1, 2, 3]
