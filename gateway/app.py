@@ -2,8 +2,8 @@
 
 Settings are layered: defaults, then the file named by ``GATEWAY_CONFIG_FILE``, then
 ``GATEWAY_*`` environment variables, then the ``config`` mapping. Standalone mode also
-installs an orjson JSON provider and app-level JSON 404/405 handlers, which an embedded
-gateway leaves to its host.
+installs an orjson JSON provider and app-level JSON 404/405 handlers (and a JSON 400 for a
+WebSocket upgrade sent to a plain route), which an embedded gateway leaves to its host.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Flask, Response
 from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing.exceptions import WebsocketMismatch
 
 from gateway.blueprint import make_blueprint, not_found_response
 from gateway.endpoint import json_response
@@ -28,6 +29,14 @@ def _method_not_allowed(exc: MethodNotAllowed) -> Response:
         {"status": "failure", "message": "Method Not Allowed", "ok": False},
         405,
         [("Allow", allowed), ("x-portkey-error-origin", "gateway")],
+    )
+
+
+def _websocket_mismatch(exc: WebsocketMismatch) -> Response:
+    return json_response(
+        {"status": "failure", "message": "This route does not take WebSocket upgrades", "ok": False},
+        400,
+        [("x-portkey-error-origin", "gateway")],
     )
 
 
@@ -46,4 +55,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(make_blueprint())
     app.register_error_handler(NotFound, lambda exc: not_found_response())
     app.register_error_handler(MethodNotAllowed, _method_not_allowed)
+    app.register_error_handler(WebsocketMismatch, _websocket_mismatch)
     return app

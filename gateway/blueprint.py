@@ -83,6 +83,7 @@ def make_blueprint(name: str = "gateway") -> Blueprint:
         models,
         moderations,
         proxy,
+        realtime,
         responses,
     )
 
@@ -100,6 +101,7 @@ def make_blueprint(name: str = "gateway") -> Blueprint:
         batches,
         fine_tuning,
         moderations,
+        realtime,
         models,
         proxy,
     )
