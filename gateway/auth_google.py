@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import jwt
 import orjson
 
 from gateway.credentials import cache_key
@@ -73,6 +72,8 @@ def _token_uri(state: "GatewayState", account: Mapping[str, Any], provider: str)
 
 
 def _assertion(account: Mapping[str, Any], token_uri: str, provider: str) -> str:
+    import jwt  # PyJWT and cryptography load on first use: only Vertex service accounts need them
+
     issued = int(time.time())
     claims = {"iss": account["client_email"], "scope": SCOPE, "aud": token_uri, "iat": issued, "exp": issued + LIFETIME}
     key_id = account.get("private_key_id")

@@ -17,9 +17,6 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-from jsonschema_specifications import REGISTRY
 from referencing.exceptions import Unresolvable
 
 from gateway.checks_common import error, error_excerpt, excerpt, flag, truthy
@@ -51,7 +48,10 @@ def extract_json(text: str, objects_when_no_block: bool) -> list[str]:
 
 
 @lru_cache(maxsize=128)
-def _validator(canonical: str) -> Draft202012Validator:
+def _validator(canonical: str) -> Any:
+    from jsonschema import Draft202012Validator  # loaded on first use: the jsonSchema check only
+    from jsonschema_specifications import REGISTRY
+
     schema = json.loads(canonical)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema, registry=REGISTRY, format_checker=Draft202012Validator.FORMAT_CHECKER)
@@ -73,6 +73,8 @@ def json_schema(context: HookContext, parameters: dict[str, Any], io: CheckIO) -
 
     if not truthy(schema) or not isinstance(schema, (dict, list)):
         return failed("Missing or invalid JSON schema")
+    from jsonschema.exceptions import SchemaError
+
     try:
         validator = _validator(json.dumps(schema, sort_keys=True))
     except SchemaError as exc:

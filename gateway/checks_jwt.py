@@ -19,8 +19,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import jwt
-
 from gateway.checks_common import is_number, js_str, truthy
 from gateway.hookcontext import CheckIO, CheckResult, HookContext
 
@@ -72,6 +70,8 @@ def _jwks(io: CheckIO, uri: str, ttl: float, key: str) -> dict[str, Any]:
 
 
 def _matching_key(header: Mapping[str, Any], jwks: Mapping[str, Any]) -> tuple[Any, str] | None:
+    import jwt
+
     kid = header.get("kid")
     if not kid:
         return None
@@ -85,6 +85,8 @@ def _matching_key(header: Mapping[str, Any], jwks: Mapping[str, Any]) -> tuple[A
 
 
 def _verify(token: str, key: Any, alg: str, tolerance: float, max_age: Any) -> None:
+    import jwt
+
     claims = jwt.decode(
         token,
         key,
@@ -117,6 +119,8 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 def jwt_check(context: HookContext, parameters: dict[str, Any], io: CheckIO) -> CheckResult:
     """Pass when the request header carries a JWT verified against the JWKS."""
+    import jwt  # PyJWT and cryptography load on first use: only configs with this check need them
+
     header_key = js_str(parameters.get("headerKey") or "Authorization")
     uri = parameters.get("jwksUri")
 

@@ -15,7 +15,6 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import orjson
 
 from gateway.errors import BadRequest, ProviderError
@@ -23,6 +22,8 @@ from gateway.ssrf import check_custom_host
 from gateway.upstream import Timeout, UpstreamFailure
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from gateway.state import GatewayState
 
 log = logging.getLogger("gateway.semantic")
@@ -62,6 +63,8 @@ def embed(state: "GatewayState", config: Mapping[str, Any], text: str, *, untrus
         raise ProviderError(spec.id, 502, f"semantic cache embedding failed: {failure.detail}") from None
     if response.status_code >= 400:
         raise ProviderError(spec.id, 502, f"semantic cache embedding failed: HTTP {response.status_code}")
+    import numpy as np  # loaded on first use, by semantic caching only
+
     vector = np.asarray(orjson.loads(response.content)["data"][0]["embedding"], dtype=np.float32)
     norm = float(np.linalg.norm(vector))
     return vector / norm if norm else vector
@@ -79,6 +82,8 @@ class SemanticIndex:
         self._synced: dict[str, int] = {}
 
     def _append(self, scope: str, vector: np.ndarray, key: str) -> None:
+        import numpy as np
+
         matrix = self._vectors.get(scope)
         if matrix is None or matrix.shape[1] != vector.shape[0]:
             self._vectors[scope] = vector[np.newaxis, :]
@@ -100,6 +105,8 @@ class SemanticIndex:
         except Exception as exc:  # noqa: BLE001 - Redis down: search what this worker has
             log.warning("semantic index unavailable in Redis: %s", exc)
             return
+        import numpy as np
+
         for raw in items:
             record = orjson.loads(raw)
             self._append(scope, np.asarray(record["v"], dtype=np.float32), record["k"])
@@ -113,7 +120,7 @@ class SemanticIndex:
             if matrix is None or matrix.shape[1] != vector.shape[0]:
                 return None
             scores = matrix @ vector
-            best = int(np.argmax(scores))
+            best = int(scores.argmax())
             score = float(scores[best])
             return (self._keys[scope][best], score) if score >= threshold else None
 
