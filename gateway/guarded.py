@@ -6,12 +6,14 @@ provider; a streaming request gets the stored answer replayed as a stream), the 
 with retries, output hooks (446 on denial, 246 when a non-denying hook failed, mutators
 rewrite the answer), then the cache store (2xx answers only). For streams, output hooks and
 the cache see the answer rebuilt from its chunks when the provider completes; a denial ends
-the stream with an error event.
+the stream with an error event. With strict OpenAI compliance off, a stream whose input hooks
+ran starts with a ``hook_results`` event (as the reference does).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -70,7 +72,7 @@ class LeafRunner:
         if lookup is not None:
             hit = lookup.find()
             if hit is not None:
-                return self._with_hooks(hit, hook_results, failed)
+                return self._with_hooks(hit, hook_results, failed, leaf.strict)
         after = leaf.after_hooks if call.fn in HOOK_FNS and call.fn != "embed" else []
         if after or lookup is not None:  # hooks and the cache read and store answers in OpenAI chat terms
             caller.native_formats = False
@@ -80,10 +82,10 @@ class LeafRunner:
         result = caller(leaf)
         if lookup is not None:
             result.cache_status = lookup.status
-        if result.ok and result.stream is not None and failed and result.status == 200:
-            result.status = 246  # the status is all a stream can carry of a failed input check
-        if not result.ok or result.stream is not None:
+        if not result.ok:
             return result
+        if result.stream is not None:  # 246 on a failed input check; hook results as a first event
+            return self._with_hooks(result, hook_results, failed, leaf.strict)
         body = _json(result)
         if after and isinstance(body, dict):
             context = HookContext(
@@ -101,18 +103,25 @@ class LeafRunner:
                 result.body = orjson.dumps(body)
         if lookup is not None and result.status == 200 and isinstance(body, dict) and not failed:
             lookup.store(body, leaf.provider)
-        return self._with_hooks(result, hook_results, failed)
+        return self._with_hooks(result, hook_results, failed, leaf.strict)
 
     def _request(self, leaf: Leaf) -> dict[str, Any]:
         body = dict(self.call.body or {})
         body.update(leaf.override_params)
         return body
 
-    def _with_hooks(self, result: Result, hook_results: dict[str, Any], failed: bool) -> Result:
+    def _with_hooks(self, result: Result, hook_results: dict[str, Any], failed: bool, strict: bool) -> Result:
         if failed and result.status == 200:
             result.status = 246
         hook_results = {event: results for event, results in hook_results.items() if results}
-        if hook_results and result.body is not None and result.stream is None:
+        if result.stream is not None:
+            before = hook_results.get("before_request_hooks")
+            if before and not strict:  # the reference's non-strict extra: the input verdicts lead the stream
+                payload = orjson.dumps({"hook_results": {"before_request_hooks": before}})
+                named = b"event: hook_results\n" if self.call.fn == "messages" else b""
+                result.stream = _prefixed(named + b"data: " + payload + b"\n\n", result.stream)
+            return result
+        if hook_results and result.body is not None:
             body = _json(result)
             if isinstance(body, dict):
                 body["hook_results"] = hook_results
@@ -142,6 +151,17 @@ class LeafRunner:
             return None
 
         return done
+
+
+def _prefixed(first: bytes, stream: Iterator[bytes]) -> Iterator[bytes]:
+    """Yield ``first``, then ``stream``; closing this closes ``stream`` (and so the upstream)."""
+    try:
+        yield first
+        yield from stream
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
 
 
 def _json(result: Result) -> Any:

@@ -265,3 +265,24 @@ def test_a_stream_whose_request_failed_a_check_is_246_and_not_cached(gateway, mo
     again = client(gateway, config).chat.completions.with_raw_response.create(model="m", messages=QUESTION)
     assert again.headers["x-portkey-cache-status"] == "MISS" and again.status_code == 246
     assert len(mockctl.requests(s)) == 2
+
+
+@pytest.mark.parametrize(("path", "named"), [("/v1/chat/completions", False), ("/v1/messages", True)])
+def test_non_strict_streams_start_with_the_input_hook_results(gateway, mockctl, path, named) -> None:
+    config = target(mockctl, sid(), input_guardrails=[{"default.wordCount": {"minWords": 1, "maxWords": 99}}])
+    body = {"model": "m", "max_tokens": 20, "messages": QUESTION, "stream": True}
+    headers = {"x-portkey-config": json.dumps(config), "Authorization": "Bearer k"}
+    strict = requests.post(gateway.url + path, json=body, headers=headers, timeout=10)
+    assert strict.status_code == 200 and "hook_results" not in strict.text
+    relaxed = requests.post(
+        gateway.url + path,
+        json=body,
+        headers={**headers, "x-portkey-strict-open-ai-compliance": "false"},
+        timeout=10,
+    )
+    first, rest = relaxed.text.split("\n\n", 1)
+    lines = first.split("\n")
+    assert lines[:-1] == (["event: hook_results"] if named else [])
+    hooks = json.loads(lines[-1].removeprefix("data: "))["hook_results"]["before_request_hooks"]
+    assert hooks[0]["verdict"] is True and hooks[0]["checks"][0]["id"] == "default.wordCount"
+    assert "hook_results" not in rest and ("message_stop" in rest if named else rest.endswith("data: [DONE]\n\n"))

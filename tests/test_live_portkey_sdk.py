@@ -83,3 +83,17 @@ def test_provider_errors_raise_the_sdks_exception(gateway, mockctl) -> None:
     with pytest.raises(RateLimitError, match="openai error: mock failure 429") as caught:
         client.chat.completions.create(model="gpt-test", messages=QUESTION)
     assert caught.value.status_code == 429
+
+
+def test_a_guarded_stream_through_the_sdk(gateway, mockctl) -> None:
+    """The SDK sends strict compliance off, so the stream starts with the input hook results."""
+    config = {
+        "provider": "openai",
+        "api_key": "sk-x",
+        "custom_host": mockctl.base(id=sid()),
+        "input_guardrails": [{"default.wordCount": {"minWords": 1, "maxWords": 99}}],
+    }
+    chunks = list(portkey(gateway, config=config).chat.completions.create(model="m", messages=QUESTION, stream=True))
+    assert chunks[0].model_extra["hook_results"]["before_request_hooks"][0]["verdict"] is True
+    text = "".join(c.choices[0].delta.content or "" for c in chunks[1:] if c.choices)
+    assert text == "echo: Say hi"
