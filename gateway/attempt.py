@@ -3,10 +3,11 @@
 An *exchange* knows one kind of upstream conversation: ``compat.CompatExchange`` (OpenAI-
 compatible providers, bytes forwarded), ``native.NativeExchange`` (providers reached through a
 translator), ``nativeformats.NativeFormatExchange`` (a provider that speaks the client's own
-format), ``endpoints.EndpointExchange`` (images, audio, files, batches, fine-tuning, moderations)
-and ``passthrough.ProxyExchange`` (the generic ``/v1/*`` route). This module holds
-what they share: the send with its timeouts, the mapping of transport failures to results,
-and the retry loop, so every strategy above gets retries for free.
+format), ``endpoints.EndpointExchange`` (images, audio, files, batches, fine-tuning, moderations),
+``bedrock_batch.BatchExchange`` (files and batches as Bedrock batch inference over S3) and
+``passthrough.ProxyExchange`` (the generic ``/v1/*`` route). This module holds what they share:
+the send with its timeouts, the mapping of transport failures to results, and the retry loop, so
+every strategy above gets retries for free.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
+from gateway import bedrock_batch
 from gateway.call import Call
 from gateway.compat import CompatExchange
 from gateway.endpoints import ENDPOINT_FNS, EndpointExchange
@@ -114,6 +116,8 @@ class LeafCaller:
         if call.fn in ENDPOINT_FNS:
             if adapter == "openai":
                 return EndpointExchange.prepare(self, leaf)
+            if adapter == "bedrock":
+                return bedrock_batch.prepare(self, leaf)
             translator = translator_for(adapter)
             if not translator.supports(call.fn):  # routed as-is (Azure), or not served at all
                 if hasattr(translator, "route"):

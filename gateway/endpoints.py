@@ -76,6 +76,19 @@ def request_payload(caller: "LeafCaller", leaf: Leaf, headers: dict[str, str], m
     return None
 
 
+def target_for(caller: "LeafCaller", leaf: Leaf) -> Target:
+    """What a translator knows of ``leaf``, with its credentials resolved (may raise ``ProviderError``)."""
+    return Target(
+        provider=leaf.provider,
+        base_url=leaf.spec.base_url,
+        custom_host=leaf.custom_host,
+        api_key=leaf.api_key,
+        options=leaf.options,
+        strict=leaf.strict,
+        credentials=credentials.resolve(caller.state, leaf),
+    )
+
+
 class Locator:
     """Where one leaf's requests go: the provider's base URL, or a translator's ``route``."""
 
@@ -92,16 +105,7 @@ class Locator:
             url = (leaf.custom_host or leaf.spec.base_url) + path + (f"?{query}" if query else "")
             return method, url, provider_headers(self.caller, leaf, {})
         if self.target is None:
-            creds = credentials.resolve(self.caller.state, leaf)
-            self.target = Target(
-                provider=leaf.provider,
-                base_url=leaf.spec.base_url,
-                custom_host=leaf.custom_host,
-                api_key=leaf.api_key,
-                options=leaf.options,
-                strict=leaf.strict,
-                credentials=creds,
-            )
+            self.target = target_for(self.caller, leaf)
         routed = self.translator.route(fn, self.target, method, path, query)
         headers = {k.lower(): v for k, v in routed.headers.items()}
         forward_client_headers(self.caller, leaf, headers)
@@ -226,14 +230,14 @@ def relay(leaf: Leaf, response: UpstreamResponse) -> Result:
     return Result(
         response.status_code,
         headers,
-        stream=_body(leaf, response.iter_content, response.close),
+        stream=guarded_body(leaf, response.iter_content, response.close),
         content_type=content_type or "application/octet-stream",
         provider=leaf.provider,
         path=leaf.path,
     )
 
 
-def _body(leaf: Leaf, chunks: Callable[[], Iterator[bytes]], close: Callable[[], None]) -> Iterator[bytes]:
+def guarded_body(leaf: Leaf, chunks: Callable[[], Iterator[bytes]], close: Callable[[], None]) -> Iterator[bytes]:
     """Yield the upstream body; if it breaks off, abort the client's connection rather than end it cleanly."""
     try:
         yield from chunks()

@@ -41,14 +41,16 @@ def model_family(model: str) -> str:
     return name.split(".", 1)[0]
 
 
-def _timestamp(target: Target) -> str:
+def signing_time(target: Target) -> str:
+    """Return the SigV4 timestamp: now, or the time a golden fixture pinned."""
     pinned = target.credentials.get("signing_time")
     if isinstance(pinned, str):
         return pinned
     return amz_date(pinned if isinstance(pinned, (int, float)) else None)
 
 
-def _credentials(target: Target) -> Credentials:
+def signing_credentials(target: Target) -> Credentials:
+    """Return the AWS credentials to sign with: assumed-role ones, else the static keys."""
     aws = target.credentials.get("aws")
     if isinstance(aws, Mapping) and aws.get("access_key_id"):
         return Credentials(aws["access_key_id"], aws["secret_access_key"], aws.get("session_token"))
@@ -76,5 +78,5 @@ def request_for(target: Target, model: str, action: str, payload: dict[str, Any]
             raise TranslationError("aws_auth_type apiKey needs a Bedrock API key (Authorization: Bearer)", "api_key")
         headers["authorization"] = f"Bearer {target.api_key}"
     else:
-        headers = sign("POST", url, headers, body, _credentials(target), SERVICE, region, _timestamp(target))
+        headers = sign("POST", url, headers, body, signing_credentials(target), SERVICE, region, signing_time(target))
     return HttpRequest("POST", url, headers, body)

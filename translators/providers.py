@@ -167,7 +167,12 @@ _ENTRIES: tuple[ProviderSpec, ...] = (
     ),
     # Vertex AI, Bedrock and Azure compute their hosts from options (region, project, resource).
     ProviderSpec("vertex-ai", "", endpoints=frozenset({"chatComplete", "embed", "messages"}), adapter="vertex"),
-    ProviderSpec("bedrock", "", endpoints=frozenset({"chatComplete", "embed", "messages"}), adapter="bedrock"),
+    ProviderSpec(
+        "bedrock",
+        "",
+        endpoints=frozenset({"chatComplete", "embed", "messages", "files", "batches"}),
+        adapter="bedrock",
+    ),
     ProviderSpec("azure-openai", "", auth="header:api-key", endpoints=_OPENAI_ALL, adapter="azure"),
     ProviderSpec(
         "cohere", "https://api.cohere.com/v1", endpoints=frozenset({"chatComplete", "embed"}), adapter="cohere"
