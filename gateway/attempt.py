@@ -116,7 +116,7 @@ class LeafCaller:
         if call.fn in ENDPOINT_FNS:
             if adapter == "openai":
                 return EndpointExchange.prepare(self, leaf)
-            if adapter == "bedrock":
+            if adapter == "bedrock" and call.fn in bedrock_batch.FNS:
                 return bedrock_batch.prepare(self, leaf)
             translator = translator_for(adapter)
             if not translator.supports(call.fn):  # routed as-is (Azure), or not served at all

@@ -25,9 +25,10 @@ from urllib.parse import parse_qs, urlencode
 
 from gateway.bedrock_bodies import output_stream, spool_records
 from gateway.compat import relayed_headers
-from gateway.endpoints import SERVED_AS, relay, target_for
+from gateway.credentials import resolved_target
+from gateway.endpoints import SERVED_AS, relay
 from gateway.errors import ProviderError
-from gateway.outcomes import error_result, gateway_exception, without_type
+from gateway.outcomes import error_result, gateway_exception, provider_failure, without_type
 from gateway.result import Result, json_result
 from gateway.targets import Leaf
 from gateway.upstream import Timeout, UpstreamResponse
@@ -76,7 +77,7 @@ def prepare(caller: "LeafCaller", leaf: Leaf) -> BatchExchange | Result:
     if fn not in FNS or not (leaf.spec.serves(fn) or leaf.spec.serves(SERVED_AS.get(fn, ""))):
         return gateway_exception(leaf, 400, f"{fn} is not supported by {leaf.provider}")
     try:
-        flow = BatchFlow(caller, leaf, target_for(caller, leaf))
+        flow = BatchFlow(caller, leaf, resolved_target(caller.state, leaf))
         return getattr(flow, fn)()
     except ProviderError as error:
         return error_result(leaf, error)
@@ -122,9 +123,7 @@ class BatchFlow:
         status, body, leaf = response.status_code, response.content, self.leaf
         payload = s3_error(status, body, self.target) if s3 else to_error(status, body, self.target)
         headers = without_type(relayed_headers(response))  # retry-after and request ids included
-        return json_result(
-            status, payload, headers=headers, provider=leaf.provider, path=leaf.path, error_origin=leaf.provider
-        )
+        return provider_failure(leaf, status, payload, headers)
 
     def job(self, response: UpstreamResponse) -> dict[str, Any] | Result:
         """The JSON object of a 2xx control-plane answer, or the error result."""

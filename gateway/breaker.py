@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.failopen import ThrottledWarning
+
 log = logging.getLogger("gateway.breaker")
 
 DEFAULT_THRESHOLD = 5
@@ -97,13 +99,7 @@ class RedisBreakerStore:
         self._redis = client
         self._prefix = prefix
         self._clock = clock
-        self._warned_at = 0.0
-
-    def _warn(self, exc: Exception) -> None:
-        now = time.monotonic()
-        if now - self._warned_at > 30:
-            self._warned_at = now
-            log.warning("circuit breaker state unavailable in Redis, failing open: %s", exc)
+        self._warn = ThrottledWarning(log, "circuit breaker state unavailable in Redis, failing open")
 
     def allow(self, key: str, cfg: BreakerConfig) -> bool:
         """Return whether a request may go to the target now."""

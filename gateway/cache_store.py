@@ -16,6 +16,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from gateway.failopen import ThrottledWarning
+
 log = logging.getLogger("gateway.cache")
 
 
@@ -76,13 +78,7 @@ class RedisCache:
     def __init__(self, client: Any, prefix: str = "gw:cache:") -> None:
         self._redis = client
         self._prefix = prefix
-        self._warned_at = 0.0
-
-    def _warn(self, exc: Exception) -> None:
-        now = time.monotonic()
-        if now - self._warned_at > 30:
-            self._warned_at = now
-            log.warning("cache unavailable in Redis, serving uncached: %s", exc)
+        self._warn = ThrottledWarning(log, "cache unavailable in Redis, serving uncached")
 
     def get(self, key: str) -> bytes | None:
         """Return the value, or None (also when Redis is down)."""

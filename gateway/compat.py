@@ -7,13 +7,14 @@ envelope with the provider's name.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from gateway.formats import OpenAIChunks
 from gateway.headers import upstream_response_headers
-from gateway.outcomes import gateway_exception, without_type
+from gateway.outcomes import gateway_exception, provider_failure, without_type
 from gateway.relay import UpstreamEvents
-from gateway.result import Result, json_result
+from gateway.result import Result
 from gateway.streams import OpenAIEncoder, relay_result, translated_result
 from gateway.targets import Leaf
 from gateway.upstream import Timeout, UpstreamResponse
@@ -31,21 +32,30 @@ def provider_headers(caller: "LeafCaller", leaf: Leaf, base: dict[str, str]) -> 
         headers[name.lower()] = value
     if caller.call.method in ("GET", "HEAD"):
         headers.pop("content-type", None)
-    forward_client_headers(caller, leaf, headers)
-    return headers
+    return outgoing_headers(caller, leaf, headers)
 
 
-def forward_client_headers(caller: "LeafCaller", leaf: Leaf, headers: dict[str, str]) -> None:
-    """Copy the client headers named in the leaf's ``forward_headers`` (they override provider headers)."""
+def outgoing_headers(caller: "LeafCaller", leaf: Leaf, headers: Mapping[str, str]) -> dict[str, str]:
+    """Return ``headers`` with lower-case names plus the client headers named in ``forward_headers`` (they win)."""
+    out = {name.lower(): value for name, value in headers.items()}
     if leaf.forward_headers:
         for name, value in caller.call.headers:
             if name.lower() in leaf.forward_headers:
-                headers[name.lower()] = value
+                out[name.lower()] = value
+    return out
 
 
 def relayed_headers(response: UpstreamResponse) -> list[tuple[str, str]]:
     """The provider's response headers fit to relay."""
     return upstream_response_headers(response.headers.items())
+
+
+def openai_failure(leaf: Leaf, response: UpstreamResponse, relayed: list[tuple[str, str]]) -> Result:
+    """Return an OpenAI-format provider's error answer, re-wrapped with the provider's name."""
+    content_type = response.headers.get("content-type", "")
+    payload = openai_translator.error_envelope(leaf.provider, response.status_code, response.content, content_type)
+    response.close()
+    return provider_failure(leaf, response.status_code, payload, without_type(relayed))
 
 
 class CompatExchange:
@@ -79,18 +89,7 @@ class CompatExchange:
         relayed = relayed_headers(response)
         content_type = response.headers.get("content-type", "")
         if response.status_code >= 400:
-            payload = openai_translator.error_envelope(
-                leaf.provider, response.status_code, response.content, content_type
-            )
-            response.close()
-            return json_result(
-                response.status_code,
-                payload,
-                headers=without_type(relayed),
-                provider=leaf.provider,
-                path=leaf.path,
-                error_origin=leaf.provider,
-            )
+            return openai_failure(leaf, response, relayed)
         if self.stream and content_type.startswith("text/event-stream"):
             return openai_stream_result(self.caller, leaf, response, without_type(relayed), timeout)
         return Result(

@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from translators.base import Target
+
 if TYPE_CHECKING:
     from gateway.state import GatewayState
     from gateway.targets import Leaf
@@ -88,3 +90,17 @@ def resolve(state: "GatewayState", leaf: "Leaf") -> dict[str, Any]:
         return {}
     module = importlib.import_module(module_name)
     return module.resolve(state, leaf, state.tokens)
+
+
+def resolved_target(state: "GatewayState", leaf: "Leaf", **extra: Any) -> Target:
+    """Return what a translator knows of ``leaf``, credentials resolved (may raise ``ProviderError``)."""
+    return Target(
+        provider=leaf.provider,
+        base_url=leaf.spec.base_url,
+        custom_host=leaf.custom_host,
+        api_key=leaf.api_key,
+        options=leaf.options,
+        strict=leaf.strict,
+        credentials=resolve(state, leaf),
+        **extra,
+    )

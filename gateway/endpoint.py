@@ -79,21 +79,24 @@ def request_options(headers: list[tuple[str, str]]) -> RequestOptions:
     return options
 
 
+def validated_body(limit: int, schema: Schema | None, label: str = "Invalid request body: ") -> tuple[bytes, Any]:
+    """Read the JSON body and validate it; raise a 400 naming the bad field (``label`` starts the message)."""
+    raw, body = read_json_body(limit)
+    problem = validate(schema, body) if schema is not None else None
+    if problem is not None:
+        path, message = problem
+        raise BadRequest(
+            f"{label}{path}: {message}" if path else message, param=path or None, code="invalid_request_body"
+        )
+    return raw, body
+
+
 def json_call(fn: str, path: str, schema: Schema | None, *, api_format: str = OPENAI) -> Call:
     """Build a validated ``Call`` for the JSON endpoint at ``path`` (relative to ``/v1``)."""
     state = current_state()
     headers = request_headers()
     options = request_options(headers)
-    raw, body = read_json_body(state.settings.max_json_bytes)
-    if schema is not None:
-        problem = validate(schema, body)
-        if problem is not None:
-            path, message = problem
-            raise BadRequest(
-                f"Invalid request body: {path}: {message}" if path else message,
-                param=path or None,
-                code="invalid_request_body",
-            )
+    raw, body = validated_body(state.settings.max_json_bytes, schema)
     return Call(
         fn=fn,
         method="POST",

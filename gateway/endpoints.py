@@ -24,14 +24,13 @@ import orjson
 import urllib3
 
 from gateway import credentials
-from gateway.compat import forward_client_headers, provider_headers, relayed_headers
+from gateway.compat import openai_failure, outgoing_headers, provider_headers, relayed_headers
 from gateway.errors import ProviderError
 from gateway.multipart import MultipartBody, form_fields
 from gateway.outcomes import error_result, gateway_exception, stream_headers, without_type
-from gateway.result import Result, json_result
+from gateway.result import Result
 from gateway.targets import Leaf
 from gateway.upstream import Timeout, UpstreamResponse
-from translators import openai as openai_translator
 from translators.base import Target, TranslationError
 
 if TYPE_CHECKING:
@@ -76,19 +75,6 @@ def request_payload(caller: "LeafCaller", leaf: Leaf, headers: dict[str, str], m
     return None
 
 
-def target_for(caller: "LeafCaller", leaf: Leaf) -> Target:
-    """What a translator knows of ``leaf``, with its credentials resolved (may raise ``ProviderError``)."""
-    return Target(
-        provider=leaf.provider,
-        base_url=leaf.spec.base_url,
-        custom_host=leaf.custom_host,
-        api_key=leaf.api_key,
-        options=leaf.options,
-        strict=leaf.strict,
-        credentials=credentials.resolve(caller.state, leaf),
-    )
-
-
 class Locator:
     """Where one leaf's requests go: the provider's base URL, or a translator's ``route``."""
 
@@ -105,11 +91,9 @@ class Locator:
             url = (leaf.custom_host or leaf.spec.base_url) + path + (f"?{query}" if query else "")
             return method, url, provider_headers(self.caller, leaf, {})
         if self.target is None:
-            self.target = target_for(self.caller, leaf)
+            self.target = credentials.resolved_target(self.caller.state, leaf)
         routed = self.translator.route(fn, self.target, method, path, query)
-        headers = {k.lower(): v for k, v in routed.headers.items()}
-        forward_client_headers(self.caller, leaf, headers)
-        return routed.method, routed.url, headers
+        return routed.method, routed.url, outgoing_headers(self.caller, leaf, routed.headers)
 
     def body_model(self, fn: str) -> str | None:
         """The model a routing translator needs the body to name (Azure's deployment), if any."""
@@ -210,16 +194,7 @@ def relay(leaf: Leaf, response: UpstreamResponse) -> Result:
     relayed = relayed_headers(response)
     content_type = response.headers.get("content-type", "")
     if response.status_code >= 400:
-        payload = openai_translator.error_envelope(leaf.provider, response.status_code, response.content, content_type)
-        response.close()
-        return json_result(
-            response.status_code,
-            payload,
-            headers=without_type(relayed),
-            provider=leaf.provider,
-            path=leaf.path,
-            error_origin=leaf.provider,
-        )
+        return openai_failure(leaf, response, relayed)
     if content_type.startswith("text/event-stream"):
         headers = stream_headers(relayed)
     else:

@@ -109,17 +109,7 @@ def _shorthand(element: Any, event: str, kind: str, index: int, path: tuple) -> 
     if not checks:
         raise config_error(path, "A guardrail needs at least one check")
     prefix = "input" if event == BEFORE else "output"
-    return Hook(
-        id=str(element.get("id") or f"{prefix}_{kind}_{index}"),
-        type=str(element.get("type") or kind),
-        event=event,
-        checks=checks,
-        deny=bool(element.get("deny", False)),
-        is_async=bool(element.get("async", False)),
-        sequential=bool(element.get("sequential", False)),
-        on_fail=element.get("on_fail", element.get("onFail")),
-        on_success=element.get("on_success", element.get("onSuccess")),
-    )
+    return _hook(element, event, checks, f"{prefix}_{kind}_{index}", kind)
 
 
 def _full(element: Any, event: str, index: int, path: tuple) -> Hook:
@@ -130,9 +120,14 @@ def _full(element: Any, event: str, index: int, path: tuple) -> Hook:
         for i, c in enumerate(element["checks"])
         if isinstance(c, Mapping)
     ]
+    return _hook(element, event, checks, f"{event}_{index}", "guardrail")
+
+
+def _hook(element: Mapping[str, Any], event: str, checks: list[Any], default_id: str, default_type: str) -> Hook:
+    """Build a hook from the settings its config object shares with every other form."""
     return Hook(
-        id=str(element.get("id") or f"{event}_{index}"),
-        type=str(element.get("type") or "guardrail"),
+        id=str(element.get("id") or default_id),
+        type=str(element.get("type") or default_type),
         event=event,
         checks=checks,
         deny=bool(element.get("deny", False)),

@@ -9,7 +9,7 @@ the ones that do. Both ``x-api-key`` and ``Authorization: Bearer`` carry the key
 from __future__ import annotations
 
 from gateway.call import ANTHROPIC, Call
-from gateway.endpoint import read_json_body, request_headers, request_options
+from gateway.endpoint import request_headers, request_options, validated_body
 from gateway.errors import BadRequest
 from gateway.formats import MessagesFormat
 from gateway.state import current_state
@@ -22,11 +22,8 @@ def messages_call(count_tokens: bool = False) -> Call:
     state = current_state()
     headers = request_headers()
     options = request_options(headers)
-    raw, body = read_json_body(state.settings.max_json_bytes)
-    problem = schemas.validate(schemas.count_tokens if count_tokens else schemas.messages, body)
-    if problem is not None:
-        path, message = problem
-        raise BadRequest(f"{path}: {message}" if path else message, param=path or None, code="invalid_request_body")
+    schema = schemas.count_tokens if count_tokens else schemas.messages
+    raw, body = validated_body(state.settings.max_json_bytes, schema, label="")
     try:
         chat = messages_api.to_chat(body)
     except TranslationError as exc:

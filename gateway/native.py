@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from gateway import credentials
-from gateway.compat import forward_client_headers, openai_stream_result, relayed_headers
+from gateway.compat import openai_stream_result, outgoing_headers, relayed_headers
 from gateway.errors import ProviderError
 from gateway.eventstream import AWSEventStream
 from gateway.fetch import fetch_all
-from gateway.outcomes import error_result, gateway_exception, without_type
+from gateway.outcomes import error_result, gateway_exception, provider_failure, without_type
 from gateway.relay import UpstreamEvents
-from gateway.result import Result, json_result
+from gateway.result import Result
 from gateway.streams import translated_result
 from gateway.targets import Leaf
 from gateway.upstream import Timeout, UpstreamResponse
@@ -94,27 +94,16 @@ class NativeExchange:
         if leaf.override_params:
             body.update(leaf.override_params)
         try:
-            creds = credentials.resolve(caller.state, leaf)
+            target = credentials.resolved_target(caller.state, leaf)
         except ProviderError as error:
             return error_result(leaf, error)
-        fetched = fetch_all(caller.state, translator.images_to_fetch(fn, body))
-        target = Target(
-            provider=leaf.provider,
-            base_url=leaf.spec.base_url,
-            custom_host=leaf.custom_host,
-            api_key=leaf.api_key,
-            options=leaf.options,
-            strict=leaf.strict,
-            credentials=creds,
-            fetched=fetched,
-        )
+        target = replace(target, fetched=fetch_all(caller.state, translator.images_to_fetch(fn, body)))
         try:
             built = translator.build_request(fn, body, target, call.stream)
         except TranslationError as exc:
             return gateway_exception(leaf, 400, exc.message, param=exc.param)
         request = built.request
-        headers = {name.lower(): value for name, value in request.headers.items()}
-        forward_client_headers(caller, leaf, headers)
+        headers = outgoing_headers(caller, leaf, request.headers)
         return cls(
             caller, leaf, translator, target, body, request.method, request.url, headers, request.body, built.unmapped
         )
@@ -133,14 +122,7 @@ class NativeExchange:
             content_type = response.headers.get("content-type", "")
             payload = self.translator.parse_error(response.status_code, response.content, content_type, self.target)
             response.close()
-            return json_result(
-                response.status_code,
-                payload,
-                headers=headers,
-                provider=leaf.provider,
-                path=leaf.path,
-                error_origin=leaf.provider,
-            )
+            return provider_failure(leaf, response.status_code, payload, headers)
         if getattr(self.translator, "passthrough", False):
             content_type = response.headers.get("content-type", "")
             if self.stream and content_type.startswith("text/event-stream"):

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from gateway import credentials
-from gateway.compat import forward_client_headers, provider_headers, relayed_headers
+from gateway.compat import outgoing_headers, provider_headers, relayed_headers
 from gateway.errors import ProviderError
 from gateway.eventstream import AWSEventStream
 from gateway.formats import AnthropicEncoder, encode
-from gateway.outcomes import error_result, gateway_exception, stream_headers, without_type
+from gateway.outcomes import error_result, gateway_exception, provider_failure, without_type
 from gateway.relay import anthropic_final, responses_final
-from gateway.result import Result, json_result
-from gateway.streams import primed, relay_result
+from gateway.result import Result
+from gateway.streams import primed, relay_result, stream_result
 from gateway.targets import Leaf
 from gateway.upstream import Timeout, UpstreamResponse
 from translators import anthropic, claude_native, messages_api
@@ -65,8 +65,7 @@ class NativeFormatExchange:
     def anthropic_messages(cls, caller: "LeafCaller", leaf: Leaf) -> "NativeFormatExchange":
         """``/v1/messages`` (or ``count_tokens``) to Anthropic."""
         target = Target(provider=leaf.provider, api_key=leaf.api_key, options=leaf.options)
-        headers = {k.lower(): v for k, v in anthropic.headers(target).items()}
-        forward_client_headers(caller, leaf, headers)
+        headers = outgoing_headers(caller, leaf, anthropic.headers(target))
         url = (leaf.custom_host or leaf.spec.base_url).rstrip("/") + caller.call.path
         return cls(caller, leaf, url, headers, client_body(caller, leaf), "anthropic")
 
@@ -74,26 +73,16 @@ class NativeFormatExchange:
     def claude_elsewhere(cls, caller: "LeafCaller", leaf: Leaf) -> "NativeFormatExchange | Result":
         """``/v1/messages`` to Claude on Vertex AI or Bedrock, in the Messages format natively."""
         try:
-            creds = credentials.resolve(caller.state, leaf)
+            target = credentials.resolved_target(caller.state, leaf)
         except ProviderError as error:
             return error_result(leaf, error)
-        target = Target(
-            provider=leaf.provider,
-            base_url=leaf.spec.base_url,
-            custom_host=leaf.custom_host,
-            api_key=leaf.api_key,
-            options=leaf.options,
-            strict=leaf.strict,
-            credentials=creds,
-        )
         body = {**(caller.call.client_body or {}), **leaf.override_params}
         build = claude_native.vertex_request if leaf.spec.adapter == "vertex" else claude_native.bedrock_request
         try:
             request = build(body, target, caller.call.stream)
         except TranslationError as exc:
             return gateway_exception(leaf, 400, exc.message, param=exc.param)
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        forward_client_headers(caller, leaf, headers)
+        headers = outgoing_headers(caller, leaf, request.headers)
         kind = "anthropic" if leaf.spec.adapter == "vertex" else "bedrock-anthropic"
         return cls(caller, leaf, request.url, headers, request.body or b"", kind)
 
@@ -103,25 +92,15 @@ class NativeFormatExchange:
         from gateway.native import translator_for
 
         try:
-            creds = credentials.resolve(caller.state, leaf)
+            target = credentials.resolved_target(caller.state, leaf)
         except ProviderError as error:
             return error_result(leaf, error)
-        target = Target(
-            provider=leaf.provider,
-            base_url=leaf.spec.base_url,
-            custom_host=leaf.custom_host,
-            api_key=leaf.api_key,
-            options=leaf.options,
-            strict=leaf.strict,
-            credentials=creds,
-        )
         translator = translator_for("azure")
         try:
             routed = translator.route("responses", target, "POST", "/responses", "")
         except TranslationError as exc:
             return gateway_exception(leaf, 400, exc.message, param=exc.param)
-        headers = {k.lower(): v for k, v in routed.headers.items()}
-        forward_client_headers(caller, leaf, headers)
+        headers = outgoing_headers(caller, leaf, routed.headers)
         body = {**(caller.call.client_body or {}), **leaf.override_params}
         model = translator.body_model("responses", target)
         if model:
@@ -147,14 +126,7 @@ class NativeFormatExchange:
                 )
                 response.close()
                 body = messages_api.error_body(response.status_code, payload["error"]["message"])
-                return json_result(
-                    response.status_code,
-                    body,
-                    headers=headers,
-                    provider=leaf.provider,
-                    path=leaf.path,
-                    error_origin=leaf.provider,
-                )
+                return provider_failure(leaf, response.status_code, body, headers)
             if self.stream:
                 return self._bedrock_stream(response, headers, timeout)
         if self.stream and response.status_code < 400 and content_type.startswith("text/event-stream"):
@@ -186,15 +158,7 @@ class NativeFormatExchange:
             return started
         batches, first = started
         stream = _bedrock_messages(source, batches, first, AnthropicEncoder({}).error)
-        return Result(
-            response.status_code,
-            stream_headers(headers),
-            stream=stream,
-            content_type="text/event-stream",
-            provider=leaf.provider,
-            path=leaf.path,
-            native_format=True,
-        )
+        return stream_result(leaf, response.status_code, headers, stream, native_format=True)
 
 
 def _bedrock_messages(

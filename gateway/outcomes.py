@@ -35,6 +35,13 @@ def error_result(leaf: Leaf, error: ProviderError, *, network: bool = False) -> 
     )
 
 
+def provider_failure(leaf: Leaf, status: int, payload: Any, headers: list[tuple[str, str]]) -> Result:
+    """Return the provider's error answer (already in the client's error envelope) with its status."""
+    return json_result(
+        status, payload, headers=headers, provider=leaf.provider, path=leaf.path, error_origin=leaf.provider
+    )
+
+
 def stream_failed_early(leaf: Leaf, detail: str) -> Result:
     """A stream that broke before its first event: a retriable 502."""
     error = ProviderError(

@@ -101,14 +101,7 @@ def _openai_upstream(leaf: Leaf, query: str) -> tuple[str, dict[str, str]]:
     return _ws_url(base + "/realtime", query), openai_translator.request_headers(leaf.spec, leaf.api_key, leaf.options)
 
 
-def _azure_upstream(leaf: Leaf, creds: Mapping[str, Any], query: str) -> tuple[str, dict[str, str]]:
-    target = Target(
-        provider=leaf.provider,
-        custom_host=leaf.custom_host,
-        api_key=leaf.api_key,
-        options=leaf.options,
-        credentials=creds,
-    )
+def _azure_upstream(leaf: Leaf, target: Target, query: str) -> tuple[str, dict[str, str]]:
     auth = azure_translator.auth_headers(target)
     if not auth:
         raise _missing_key()
@@ -158,7 +151,7 @@ def plan_upstream(
         provider = opts.provider or "the configured providers"
         raise BadRequest(f"realtime is not supported by {provider}", param="x-portkey-provider")
     if leaf.spec.adapter == "azure":
-        url, upstream_headers = _azure_upstream(leaf, credentials.resolve(state, leaf), query)
+        url, upstream_headers = _azure_upstream(leaf, credentials.resolved_target(state, leaf), query)
     else:
         url, upstream_headers = _openai_upstream(leaf, query)
     out = {name.lower(): value for name, value in upstream_headers.items()}

@@ -16,7 +16,7 @@ from typing import Any
 from flask import request
 
 from gateway.call import RESPONSES, Call
-from gateway.endpoint import read_json_body, request_headers, request_options
+from gateway.endpoint import request_headers, request_options, validated_body
 from gateway.engine import leaves
 from gateway.errors import BadRequest, NotFound
 from gateway.formats import ResponsesFormat
@@ -40,11 +40,7 @@ def response_call() -> Call:
     state = current_state()
     headers = request_headers()
     options = request_options(headers)
-    raw, body = read_json_body(state.settings.max_json_bytes)
-    problem = schemas.validate(schemas.responses, body)
-    if problem is not None:
-        path, message = problem
-        raise BadRequest(f"Invalid request body: {path}: {message}", param=path or None, code="invalid_request_body")
+    raw, body = validated_body(state.settings.max_json_bytes, schemas.responses)
     tenant = scope(options)
     previous = body.get("previous_response_id")
     record = state.responses_store().get(tenant, previous) if previous else None

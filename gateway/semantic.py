@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
     from gateway.state import GatewayState
 
+from gateway.failopen import ThrottledWarning
+
 log = logging.getLogger("gateway.semantic")
 
 MAX_PER_SCOPE = 2000
@@ -80,6 +82,7 @@ class SemanticIndex:
         self._vectors: dict[str, np.ndarray] = {}
         self._keys: dict[str, list[str]] = {}
         self._synced: dict[str, int] = {}
+        self._warn = ThrottledWarning(log, "semantic index unavailable in Redis")
 
     def _append(self, scope: str, vector: np.ndarray, key: str) -> None:
         import numpy as np
@@ -103,7 +106,7 @@ class SemanticIndex:
                 seen = 0
             items = self._redis.lrange(self._prefix + scope, seen, -1)
         except Exception as exc:  # noqa: BLE001 - Redis down: search what this worker has
-            log.warning("semantic index unavailable in Redis: %s", exc)
+            self._warn(exc)
             return
         import numpy as np
 
@@ -137,5 +140,5 @@ class SemanticIndex:
                         self._redis.ltrim(self._prefix + scope, -MAX_PER_SCOPE, -1)
                     return  # picked up by the next search's sync, like every other worker's entries
                 except Exception as exc:  # noqa: BLE001 - fall back to this worker's memory
-                    log.warning("semantic index unavailable in Redis: %s", exc)
+                    self._warn(exc)
             self._append(scope, vector, key)

@@ -160,8 +160,15 @@ def relay_result(
         return started
     batches, first = started
     stream = passthrough(source, batches, first, error_event, is_final)
+    return stream_result(leaf, response.status_code, headers, stream, native_format)
+
+
+def stream_result(
+    leaf: "Leaf", status: int, headers: list[tuple[str, str]], stream: Iterator[bytes], native_format: bool = False
+) -> Result:
+    """An SSE stream answer with the relayed headers plus the gateway's stream headers."""
     return Result(
-        response.status_code,
+        status,
         stream_headers(headers),
         stream=stream,
         content_type="text/event-stream",
@@ -194,12 +201,4 @@ def translated_result(
             leaf.provider, exc.status or 502, f"{leaf.provider} error: {exc.message}", error_type=exc.code
         )
         return error_result(leaf, error, network=exc.status is None or exc.status >= 500)
-    stream = translated(source, batches, chunks, mapper, encoder)
-    return Result(
-        response.status_code,
-        stream_headers(headers),
-        stream=stream,
-        content_type="text/event-stream",
-        provider=leaf.provider,
-        path=leaf.path,
-    )
+    return stream_result(leaf, response.status_code, headers, translated(source, batches, chunks, mapper, encoder))

@@ -26,7 +26,9 @@ from translators.base import (
     StreamEvent,
     Target,
     TranslationError,
+    append_turn,
     arguments_object,
+    assistant_message,
     chat_completion,
     data_url,
     error_envelope,
@@ -39,6 +41,7 @@ from translators.base import (
     merge_native,
     parts_of,
     stop_list,
+    text_error,
     unmapped,
     usage,
 )
@@ -168,12 +171,7 @@ def convert_messages(messages: list[Mapping[str, Any]]) -> tuple[list[dict[str, 
             turn_role, blocks = "user", [_tool_result(message)]
         else:
             turn_role, blocks = "user", [_content_block(p, "user") for p in parts_of(message.get("content"))]
-        if not blocks:
-            continue
-        if out and out[-1]["role"] == turn_role:
-            out[-1]["content"].extend(blocks)
-        else:
-            out.append({"role": turn_role, "content": blocks})
+        append_turn(out, turn_role, blocks)
     return system, out
 
 
@@ -326,21 +324,8 @@ def to_chat_completion(message: Mapping[str, Any], target: Target) -> dict[str, 
         elif kind == "thinking":
             thinking.append(block.get("thinking", ""))
         elif kind == "tool_use":
-            calls.append(
-                {
-                    "id": block.get("id", ""),
-                    "type": "function",
-                    "function": {
-                        "name": block.get("name", ""),
-                        "arguments": orjson.dumps(block.get("input", {})).decode(),
-                    },
-                }
-            )
-    reply: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text or not calls else None}
-    if calls:
-        reply["tool_calls"] = calls
-    if thinking:
-        reply["reasoning_content"] = "".join(thinking)
+            calls.append(tool_use_call(block))
+    reply = assistant_message(text, calls, thinking)
     if not target.strict:
         reply["content_blocks"] = blocks
     return chat_completion(
@@ -353,14 +338,23 @@ def to_chat_completion(message: Mapping[str, Any], target: Target) -> dict[str, 
     )
 
 
+def tool_use_call(block: Mapping[str, Any]) -> dict[str, Any]:
+    """Map an Anthropic ``tool_use`` block to an OpenAI tool call."""
+    arguments = orjson.dumps(block.get("input") or {}).decode()
+    return {
+        "id": block.get("id", ""),
+        "type": "function",
+        "function": {"name": block.get("name", ""), "arguments": arguments},
+    }
+
+
 def to_error(status: int, body: bytes, target: Target) -> dict[str, Any]:
     """Map an Anthropic error body to OpenAI's envelope."""
     parsed = loads_or_none(body)
     error = parsed.get("error") if isinstance(parsed, Mapping) else None
     if isinstance(error, Mapping):
         return error_envelope(target.provider, str(error.get("message", "")), error.get("type"))
-    text = body.decode("utf-8", "replace").strip()[:1000] or f"HTTP {status}"
-    return error_envelope(target.provider, text)
+    return text_error(status, body, target.provider)
 
 
 # -- stream --------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import re
+import struct
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -364,6 +365,54 @@ def error_envelope(
     return {
         "error": {"message": f"{provider} error: {message}", "type": error_type, "param": param, "code": code},
         "provider": provider,
+    }
+
+
+def append_turn(turns: list[dict[str, Any]], role: str, items: list[Any], key: str = "content") -> None:
+    """Append a conversation turn, merged into the previous one when the role repeats (providers want alternation)."""
+    if not items:
+        return
+    if turns and turns[-1]["role"] == role:
+        turns[-1][key].extend(items)
+    else:
+        turns.append({"role": role, key: items})
+
+
+def text_error(status: int, body: bytes, provider: str) -> dict[str, Any]:
+    """Build OpenAI's error envelope from an error body that is not the provider's JSON shape."""
+    text = body.decode("utf-8", "replace").strip()[:1000] or f"HTTP {status}"
+    return error_envelope(provider, text)
+
+
+def assistant_message(text: list[str], calls: list[dict[str, Any]], reasoning: list[str]) -> dict[str, Any]:
+    """Build an answer's ``message``: content (None when only tools were called), tool calls, reasoning."""
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text or not calls else None}
+    if calls:
+        message["tool_calls"] = calls
+    if reasoning:
+        message["reasoning_content"] = "".join(reasoning)
+    return message
+
+
+def embedding_list(
+    vectors: list[list[float]], request: Mapping[str, Any], provider: str, tokens: int
+) -> dict[str, Any]:
+    """Build OpenAI's embeddings list (vectors as base64 float32 when the request asks for it)."""
+    as_base64 = request.get("encoding_format") == "base64"
+    data = [
+        {
+            "object": "embedding",
+            "index": i,
+            "embedding": base64.b64encode(struct.pack(f"<{len(v)}f", *v)).decode() if as_base64 else v,
+        }
+        for i, v in enumerate(vectors)
+    ]
+    return {
+        "object": "list",
+        "data": data,
+        "model": str(request.get("model", "")),
+        "provider": provider,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
     }
 
 

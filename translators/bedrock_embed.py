@@ -17,14 +17,12 @@ Facts (Bedrock user guide "Amazon Titan Embeddings Text", "Cohere Embed models";
 
 from __future__ import annotations
 
-import base64
-import struct
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
-from translators.base import InvalidResponse, Target, TranslationError
+from translators.base import InvalidResponse, Target, TranslationError, embedding_list
 from translators.bedrock_request import model_family
 
 COHERE_MAX_TEXTS = 96
@@ -89,19 +87,4 @@ def to_embeddings(raw: Mapping[str, Any], target: Target, request: Mapping[str, 
     if not isinstance(vectors, list):
         raise InvalidResponse(f"Invalid response received from bedrock: {orjson.dumps(raw)[:500]!r}")
     tokens = int(counted or 0) if counted is not None else header_tokens(target)
-    as_base64 = request.get("encoding_format") == "base64"
-    data = [
-        {
-            "object": "embedding",
-            "index": i,
-            "embedding": base64.b64encode(struct.pack(f"<{len(v)}f", *v)).decode() if as_base64 else v,
-        }
-        for i, v in enumerate(vectors)
-    ]
-    return {
-        "object": "list",
-        "data": data,
-        "model": str(request.get("model", "")),
-        "provider": target.provider,
-        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-    }
+    return embedding_list(vectors, request, target.provider, tokens)

@@ -21,6 +21,7 @@ from typing import Any
 from translators.base import (
     Target,
     TranslationError,
+    append_turn,
     arguments_object,
     data_url,
     image_url_of,
@@ -178,10 +179,5 @@ class Converter:
                 turn, blocks = "user", [self.tool_result(message)]
             else:
                 turn, blocks = "user", self.blocks(message.get("content"), "user")
-            if not blocks:
-                continue
-            if out and out[-1]["role"] == turn:
-                out[-1]["content"].extend(blocks)
-            else:
-                out.append({"role": turn, "content": blocks})
+            append_turn(out, turn, blocks)
         return system, out

@@ -32,12 +32,14 @@ from translators.base import (
     StreamError,
     StreamEvent,
     Target,
+    assistant_message,
     chat_completion,
     error_envelope,
     finish_reason,
     include_usage,
     loads_or_none,
     new_id,
+    text_error,
     usage,
 )
 from translators.bedrock_tools import json_tool_name
@@ -100,16 +102,10 @@ def to_chat_completion(raw: Mapping[str, Any], target: Target, request: Mapping[
             thinking.append(((block["reasoningContent"] or {}).get("reasoningText") or {}).get("text", ""))
     stop = raw.get("stopReason") or "end_turn"
     if json_text is not None:
-        content: str | None = json_text
+        text = [json_text]  # the forced response_format tool's input is the answer
         if not calls and stop == "tool_use":
             stop = "end_turn"
-    else:
-        content = "".join(text) if text or not calls else None
-    reply: dict[str, Any] = {"role": "assistant", "content": content}
-    if calls:
-        reply["tool_calls"] = calls
-    if thinking:
-        reply["reasoning_content"] = "".join(thinking)
+    reply = assistant_message(text, calls, thinking)
     if not target.strict:
         reply["content_blocks"] = blocks
     return chat_completion(
@@ -129,8 +125,7 @@ def to_error(status: int, body: bytes, target: Target) -> dict[str, Any]:
         message = parsed.get("message") or parsed.get("Message")
         if message:
             return error_envelope(target.provider, str(message), parsed.get("__type"))
-    text = body.decode("utf-8", "replace").strip()[:1000] or f"HTTP {status}"
-    return error_envelope(target.provider, text)
+    return text_error(status, body, target.provider)
 
 
 class BedrockStream:

@@ -17,8 +17,6 @@ reference used the content index). Embed answers hold ``embeddings.float`` (``em
 
 from __future__ import annotations
 
-import base64
-import struct
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,12 +26,15 @@ from translators.base import (
     StreamError,
     StreamEvent,
     Target,
+    assistant_message,
     chat_completion,
+    embedding_list,
     error_envelope,
     finish_reason,
     include_usage,
     loads_or_none,
     new_id,
+    text_error,
     usage,
 )
 
@@ -86,11 +87,7 @@ def to_chat_completion(answer: Mapping[str, Any], target: Target, model: str) ->
     if message.get("tool_plan"):
         thinking.append(message["tool_plan"])
     calls = _tool_calls(message.get("tool_calls"))
-    reply: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text or not calls else None}
-    if calls:
-        reply["tool_calls"] = calls
-    if thinking:
-        reply["reasoning_content"] = "".join(thinking)
+    reply = assistant_message(text, calls, thinking)
     if not target.strict and message.get("citations"):
         reply["citations"] = message["citations"]
     return chat_completion(
@@ -108,8 +105,7 @@ def to_error(status: int, body: bytes, target: Target) -> dict[str, Any]:
     parsed = loads_or_none(body)
     if isinstance(parsed, Mapping) and isinstance(parsed.get("message"), str):
         return error_envelope(target.provider, parsed["message"])
-    text = body.decode("utf-8", "replace").strip()[:1000] or f"HTTP {status}"
-    return error_envelope(target.provider, text)
+    return text_error(status, body, target.provider)
 
 
 class CohereStream:
@@ -179,25 +175,12 @@ class CohereStream:
         return [self.writer.chunk({}, reason)] + self.writer.usage_chunk(cohere_usage(self.usage))
 
 
-def _b64(vector: list[float]) -> str:
-    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
-
-
 def to_embeddings(answer: Mapping[str, Any], target: Target, request: Mapping[str, Any]) -> dict[str, Any]:
     """Map a Cohere embed response to OpenAI's embeddings list."""
     vectors = (answer.get("embeddings") or {}).get("float")
     if not isinstance(vectors, list):
         raise InvalidResponse(f"Invalid response received from cohere: no float embeddings in {str(answer)[:300]}")
-    as_b64 = request.get("encoding_format") == "base64"
     meta = answer.get("meta") or {}
     counts = meta.get("billed_units") or meta.get("tokens") or {}
     tokens = int(counts.get("input_tokens") or 0)
-    return {
-        "object": "list",
-        "data": [
-            {"object": "embedding", "index": i, "embedding": _b64(v) if as_b64 else v} for i, v in enumerate(vectors)
-        ],
-        "model": request.get("model", ""),
-        "provider": target.provider,
-        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-    }
+    return embedding_list(vectors, request, target.provider, tokens)

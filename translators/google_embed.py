@@ -10,14 +10,12 @@ Answers are ``{"embedding": {"values"}}`` or ``{"embeddings": [{"values"}]}``; V
 
 from __future__ import annotations
 
-import base64
-import struct
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
-from translators.base import InvalidResponse, Target, TranslationError, merge_native
+from translators.base import InvalidResponse, Target, TranslationError, embedding_list, merge_native
 
 EMBED_HANDLED = frozenset({"model", "input", "dimensions", "encoding_format", "task_type", "native_params"})
 
@@ -63,19 +61,4 @@ def embeddings_response(raw: Any, target: Target, request: Mapping[str, Any]) ->
         raise InvalidResponse(f"Invalid response received from {target.provider}: {orjson.dumps(raw)[:500]!r}")
     meta = raw.get("usageMetadata") or {}
     tokens = tokens or int(meta.get("promptTokenCount") or 0)
-    as_base64 = request.get("encoding_format") == "base64"
-    data = [
-        {
-            "object": "embedding",
-            "index": i,
-            "embedding": base64.b64encode(struct.pack(f"<{len(v)}f", *v)).decode() if as_base64 else v,
-        }
-        for i, v in enumerate(vectors)
-    ]
-    return {
-        "object": "list",
-        "data": data,
-        "model": request.get("model", ""),
-        "provider": target.provider,
-        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-    }
+    return embedding_list(vectors, request, target.provider, tokens)

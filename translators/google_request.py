@@ -22,6 +22,7 @@ from typing import Any
 from translators.base import (
     Target,
     TranslationError,
+    append_turn,
     arguments_object,
     data_url,
     image_url_of,
@@ -155,12 +156,7 @@ def convert_messages(messages: list[Mapping[str, Any]], target: Target) -> tuple
         else:
             turn = "user"
             parts = [p for p in (_part(x, target) for x in parts_of(message.get("content"))) if p is not None]
-        if not parts:
-            continue
-        if contents and contents[-1]["role"] == turn:
-            contents[-1]["parts"].extend(parts)
-        else:
-            contents.append({"role": turn, "parts": parts})
+        append_turn(contents, turn, parts, "parts")
     return system, contents
 
 

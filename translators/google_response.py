@@ -23,12 +23,14 @@ from translators.base import (
     StreamError,
     StreamEvent,
     Target,
+    assistant_message,
     error_envelope,
     finish_reason,
     include_usage,
     loads_or_none,
     new_id,
     now,
+    text_error,
     usage,
 )
 
@@ -127,11 +129,7 @@ def _choice(candidate: Mapping[str, Any], position: int, response_id: str, targe
             calls.append(tool_call(part, response_id, call_key(index, len(calls))))
         elif "text" in part:
             (thoughts if part.get("thought") else text).append(part["text"])
-    message: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text or not calls else None}
-    if calls:
-        message["tool_calls"] = calls
-    if thoughts:
-        message["reasoning_content"] = "".join(thoughts)
+    message = assistant_message(text, calls, thoughts)
     if not target.strict and candidate.get("groundingMetadata"):
         message["groundingMetadata"] = candidate["groundingMetadata"]
     return {
@@ -178,8 +176,7 @@ def to_error(status: int, body: bytes, target: Target) -> dict[str, Any]:
     if isinstance(error, Mapping):
         kind = error.get("status") or error.get("type")
         return error_envelope(target.provider, str(error.get("message", "")), kind, None, error.get("code"))
-    text = body.decode("utf-8", "replace").strip()[:1000] or f"HTTP {status}"
-    return error_envelope(target.provider, text)
+    return text_error(status, body, target.provider)
 
 
 # -- stream --------------------------------------------------------------------------------------

@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
+from translators.anthropic import tool_use_call
 from translators.base import StreamError, TranslationError, arguments_object, new_id
 
 #: thinking budget (tokens) -> OpenAI reasoning_effort
@@ -136,24 +135,12 @@ def _user_messages(content: Any) -> list[dict[str, Any]]:
 def _assistant_message(content: Any) -> dict[str, Any] | None:
     texts: list[str] = []
     calls: list[dict[str, Any]] = []
-    reasoning: list[str] = []
     for block in _blocks(content):
         kind = block.get("type")
         if kind == "text":
             texts.append(block.get("text", ""))
         elif kind == "tool_use":
-            calls.append(
-                {
-                    "id": block.get("id", ""),
-                    "type": "function",
-                    "function": {
-                        "name": block.get("name", ""),
-                        "arguments": orjson.dumps(block.get("input") or {}).decode(),
-                    },
-                }
-            )
-        elif kind == "thinking":
-            reasoning.append(block.get("thinking", ""))
+            calls.append(tool_use_call(block))
     if not texts and not calls:
         return None
     message: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts else None}

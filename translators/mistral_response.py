@@ -31,6 +31,7 @@ from translators.base import (
     include_usage,
     loads_or_none,
     now,
+    text_error,
 )
 
 FINISH = {"stop": "stop", "length": "length", "model_length": "length", "tool_calls": "tool_calls", "error": "stop"}
@@ -143,8 +144,7 @@ def to_error(status: int, body: bytes, target: Target) -> dict[str, Any]:
             return error_envelope(
                 target.provider, _error_message(raw), parsed.get("type"), parsed.get("param"), parsed.get("code")
             )
-    text = body.decode("utf-8", "replace").strip()[:1000] or f"HTTP {status}"
-    return error_envelope(target.provider, text)
+    return text_error(status, body, target.provider)
 
 
 class MistralStream:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from translators.responses_api import call_item, message_item, new_item_id, skeleton, usage_of
+from translators.responses_api import call_item, message_item, new_item_id, reasoning_item, skeleton, usage_of
 
 Event = tuple[str, dict[str, Any]]
 
@@ -131,6 +131,23 @@ class EventWriter:
             )
         return index, events
 
+    def _text_delta(self, kind: str, text: str) -> list[Event]:
+        """Append streamed text to the open reasoning or message item, opening one when needed."""
+        events: list[Event] = []
+        if self.text_index is None or self.items[self.text_index]["type"] != kind:
+            if kind == "reasoning":
+                item = {**reasoning_item(""), "status": "in_progress"}
+            else:
+                item = message_item("", status="in_progress")
+            self.text_index, events = self._add(item, close_others=True)
+        item = self.items[self.text_index]
+        item["content"][0]["text"] += text
+        extra = {} if kind == "reasoning" else {"logprobs": []}
+        name = "response.reasoning_text.delta" if kind == "reasoning" else "response.output_text.delta"
+        location = {"item_id": item["id"], "output_index": self.text_index, "content_index": 0}
+        events.append(self._event(name, **location, delta=text, **extra))
+        return events
+
     def chunk(self, chunk: Mapping[str, Any]) -> list[Event]:
         """Events for one chat chunk."""
         events = [] if self.started else self._start()
@@ -141,43 +158,9 @@ class EventWriter:
         for choice in chunk.get("choices") or []:
             delta = choice.get("delta") or {}
             if delta.get("reasoning_content"):
-                if self.text_index is None or self.items[self.text_index]["type"] != "reasoning":
-                    item = {
-                        "type": "reasoning",
-                        "id": new_item_id("rs"),
-                        "summary": [],
-                        "content": [{"type": "reasoning_text", "text": ""}],
-                        "status": "in_progress",
-                    }
-                    self.text_index, added = self._add(item, close_others=True)
-                    events += added
-                item = self.items[self.text_index]
-                item["content"][0]["text"] += delta["reasoning_content"]
-                events.append(
-                    self._event(
-                        "response.reasoning_text.delta",
-                        item_id=item["id"],
-                        output_index=self.text_index,
-                        content_index=0,
-                        delta=delta["reasoning_content"],
-                    )
-                )
+                events += self._text_delta("reasoning", delta["reasoning_content"])
             if delta.get("content"):
-                if self.text_index is None or self.items[self.text_index]["type"] != "message":
-                    self.text_index, added = self._add(message_item("", status="in_progress"), close_others=True)
-                    events += added
-                item = self.items[self.text_index]
-                item["content"][0]["text"] += delta["content"]
-                events.append(
-                    self._event(
-                        "response.output_text.delta",
-                        item_id=item["id"],
-                        output_index=self.text_index,
-                        content_index=0,
-                        delta=delta["content"],
-                        logprobs=[],
-                    )
-                )
+                events += self._text_delta("message", delta["content"])
             for call in delta.get("tool_calls") or []:
                 events += self._tool_delta(call)
             if choice.get("finish_reason"):

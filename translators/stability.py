@@ -46,6 +46,7 @@ from translators.base import (
     error_envelope,
     loads_or_none,
     merge_native,
+    text_error,
     unmapped,
 )
 from translators.images import aspect_ratio, check_bytes_only, count_of, image, images_response, prompt_of
@@ -154,8 +155,7 @@ def to_error(status: int, body: bytes, target: Target) -> dict[str, Any]:
         else:
             message = str(parsed.get("message") or parsed.get("name"))
         return error_envelope(target.provider, message, parsed.get("name"))
-    text = body.decode("utf-8", "replace").strip()[:1000] or f"HTTP {status}"
-    return error_envelope(target.provider, text)
+    return text_error(status, body, target.provider)
 
 
 class StabilityTranslator:
