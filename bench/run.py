@@ -41,6 +41,7 @@ CHAT = {
         {"role": "user", "content": "Say hello in five words."},
     ],
 }
+HEADERS = {"Content-Type": "application/json", "Authorization": "Bearer sk-bench", "x-portkey-provider": "openai"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -59,6 +60,23 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def host_and_path(url: str) -> tuple[str, str]:
+    """Split an ``http://`` URL into its host (with port) and its path."""
+    host, _, rest = url.removeprefix("http://").partition("/")
+    return host, "/" + rest
+
+
+def load_result(requests: int, seconds: float, p50_ms: float, p99_ms: float, errors: int) -> dict[str, float]:
+    return {
+        "requests": requests,
+        "seconds": seconds,
+        "rps": requests / seconds,
+        "p50_ms": p50_ms,
+        "p99_ms": p99_ms,
+        "errors": errors,
+    }
 
 
 class Load:
@@ -89,25 +107,11 @@ class Load:
         out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
         line = next(line for line in out.splitlines() if line.startswith("BENCH "))
         requests, dur_us, p50, p99, non2xx, errors = (int(x) for x in line.split()[1:])
-        secs = dur_us / 1e6
-        return {
-            "requests": requests,
-            "seconds": secs,
-            "rps": requests / secs,
-            "p50_ms": p50 / 1000,
-            "p99_ms": p99 / 1000,
-            "errors": non2xx + errors,
-        }
+        return load_result(requests, dur_us / 1e6, p50 / 1000, p99 / 1000, non2xx + errors)
 
     def _python(self, url: str, body: dict[str, Any], concurrency: int, duration: float) -> dict:
-        host, _, rest = url.removeprefix("http://").partition("/")
-        path = "/" + rest
+        host, path = host_and_path(url)
         payload = json.dumps(body).encode()
-        headers = {
-            "Content-Type": "application/json",
-            "Authorization": "Bearer sk-bench",
-            "x-portkey-provider": "openai",
-        }
         latencies: list[float] = []
         errors = [0]
         lock = threading.Lock()
@@ -117,7 +121,7 @@ class Load:
             conn = http.client.HTTPConnection(host, timeout=10)
             while time.monotonic() < stop_at:
                 started = time.perf_counter()
-                conn.request("POST", path, body=payload, headers=headers)
+                conn.request("POST", path, body=payload, headers=HEADERS)
                 resp = conn.getresponse()
                 resp.read()
                 elapsed = time.perf_counter() - started
@@ -133,27 +137,20 @@ class Load:
             t.join()
         secs = time.monotonic() - began
         latencies.sort()
-        return {
-            "requests": len(latencies),
-            "seconds": secs,
-            "rps": len(latencies) / secs,
-            "p50_ms": latencies[len(latencies) // 2] * 1000,
-            "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
-            "errors": errors[0],
-        }
+        p50, p99 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99)]
+        return load_result(len(latencies), secs, p50 * 1000, p99 * 1000, errors[0])
 
 
 def stream_ttfb(url: str, *, count: int, chunks: int = 20) -> dict[str, float]:
     """Measure time to the first body byte and to the end of ``count`` sequential streams."""
-    host, _, rest = url.removeprefix("http://").partition("/")
+    host, path = host_and_path(url)
     conn = http.client.HTTPConnection(host, timeout=10)
     body = json.dumps({**CHAT, "stream": True}).encode()
-    headers = {"Content-Type": "application/json", "Authorization": "Bearer sk-bench", "x-portkey-provider": "openai"}
     ttfb: list[float] = []
     totals: list[float] = []
     for _ in range(count):
         started = time.perf_counter()
-        conn.request("POST", "/" + rest, body=body, headers=headers)
+        conn.request("POST", path, body=body, headers=HEADERS)
         resp = conn.getresponse()
         first = resp.read1(65536)
         ttfb.append(time.perf_counter() - started)
@@ -239,17 +236,17 @@ def main() -> int:
         # warm both paths (connection pools, imports, JIT-less caches)
         load.run(direct_url, CHAT, concurrency=4, duration=2)
         load.run(gw_url, CHAT, concurrency=4, duration=2)
+        sides = (
+            ("direct", mock, direct_url, "mock_cpu_ms_per_request"),
+            ("gateway", gateway, gw_url, "cpu_ms_per_request"),
+        )
         for conc in (1, 32):
-            run, cpu = measure_cpu(
-                mock, lambda c=conc: load.run(direct_url, CHAT, concurrency=c, duration=args.duration)
-            )
-            run["mock_cpu_ms_per_request"] = cpu * 1000 / max(1, run["requests"])
-            results[f"direct_c{conc}"] = run
-            run, cpu = measure_cpu(
-                gateway, lambda c=conc: load.run(gw_url, CHAT, concurrency=c, duration=args.duration)
-            )
-            run["cpu_ms_per_request"] = cpu * 1000 / max(1, run["requests"])
-            results[f"gateway_c{conc}"] = run
+            for side, server, url, cpu_key in sides:
+                run, cpu = measure_cpu(
+                    server, lambda u=url, c=conc: load.run(u, CHAT, concurrency=c, duration=args.duration)
+                )
+                run[cpu_key] = cpu * 1000 / max(1, run["requests"])
+                results[f"{side}_c{conc}"] = run
         results["added_p50_ms_c1"] = results["gateway_c1"]["p50_ms"] - results["direct_c1"]["p50_ms"]
         results["added_p99_ms_c1"] = results["gateway_c1"]["p99_ms"] - results["direct_c1"]["p99_ms"]
 
@@ -288,21 +285,16 @@ def main() -> int:
 def render(r: dict[str, Any]) -> str:
     """Return the markdown table of a run."""
     d1, g1, d32, g32 = r["direct_c1"], r["gateway_c1"], r["direct_c32"], r["gateway_c32"]
+    sd, sg = r["stream_direct"], r["stream_gateway"]
+
+    def latency(run: dict[str, float]) -> str:
+        return f"{run['p50_ms']:.2f} / {run['p99_ms']:.2f}"
+
     rows = [
         ("Requests/s, concurrency 1", f"{d1['rps']:.0f}", f"{g1['rps']:.0f}", ""),
         ("Requests/s, concurrency 32", f"{d32['rps']:.0f}", f"{g32['rps']:.0f}", ""),
-        (
-            "p50 / p99 latency c=1 (ms)",
-            f"{d1['p50_ms']:.2f} / {d1['p99_ms']:.2f}",
-            f"{g1['p50_ms']:.2f} / {g1['p99_ms']:.2f}",
-            "",
-        ),
-        (
-            "p50 / p99 latency c=32 (ms)",
-            f"{d32['p50_ms']:.2f} / {d32['p99_ms']:.2f}",
-            f"{g32['p50_ms']:.2f} / {g32['p99_ms']:.2f}",
-            "",
-        ),
+        ("p50 / p99 latency c=1 (ms)", latency(d1), latency(g1), ""),
+        ("p50 / p99 latency c=32 (ms)", latency(d32), latency(g32), ""),
         ("Added p50 latency, c=1 (ms)", "", f"{r['added_p50_ms_c1']:.2f}", "<= 1.0"),
         ("CPU per proxied request, c=32 (ms)", "", f"{g32['cpu_ms_per_request']:.3f}", "<= 0.8"),
         ("CPU per proxied request, c=1 (ms)", "", f"{g1['cpu_ms_per_request']:.3f}", ""),
@@ -312,14 +304,9 @@ def render(r: dict[str, Any]) -> str:
             "",
             "",
         ),
-        (
-            "Stream TTFB p50 (ms)",
-            f"{r['stream_direct']['ttfb_p50_ms']:.2f}",
-            f"{r['stream_gateway']['ttfb_p50_ms']:.2f}",
-            "",
-        ),
+        ("Stream TTFB p50 (ms)", f"{sd['ttfb_p50_ms']:.2f}", f"{sg['ttfb_p50_ms']:.2f}", ""),
         ("Stream TTFB added (ms)", "", f"{r['stream_ttfb_added_ms']:.2f}", "<= 2"),
-        ("CPU per relayed stream, 20 chunks (ms)", "", f"{r['stream_gateway']['cpu_ms_per_stream']:.3f}", ""),
+        ("CPU per relayed stream, 20 chunks (ms)", "", f"{sg['cpu_ms_per_stream']:.3f}", ""),
         (
             "Worker RSS after 10k / 20k requests (MB)",
             "",

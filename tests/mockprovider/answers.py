@@ -21,6 +21,12 @@ class Ask:
     thinking: bool = False
     system: str = ""
 
+    def user_turn(self, texts: list[str], media: list[str]) -> None:
+        """Take in a user turn: the last turn with text gives ``text``, the last with media gives ``images``."""
+        if texts:
+            self.text = " ".join(texts)
+        self.images = media or self.images
+
 
 @dataclass
 class Answer:

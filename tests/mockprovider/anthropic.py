@@ -13,7 +13,7 @@ import orjson
 from flask import Blueprint, Response, request
 
 from tests.mockprovider.answers import Answer, Ask, answer, split
-from tests.mockprovider.common import begin, json_body, json_response, sse_frames, stream, switches
+from tests.mockprovider.common import begin_json, json_response, sse_stream
 from tests.mockprovider.switches import Switches
 
 bp = Blueprint("mock_anthropic", __name__)
@@ -45,14 +45,11 @@ def ask_of(body: dict[str, Any]) -> Ask:
     """What an Anthropic request asks for."""
     ask = Ask()
     for message in body.get("messages") or []:
-        if message.get("role") != "user":
-            continue
-        content = message.get("content")
-        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
-        texts = [b.get("text", "") for b in blocks if b.get("type") == "text"]
-        if texts:
-            ask.text = " ".join(texts)
-        ask.images = [_describe(b) for b in blocks if b.get("type") in ("image", "document")] or ask.images
+        if message.get("role") == "user":
+            content = message.get("content")
+            blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
+            media = [_describe(b) for b in blocks if b.get("type") in ("image", "document")]
+            ask.user_turn([b.get("text", "") for b in blocks if b.get("type") == "text"], media)
     system = body.get("system")
     ask.system = system if isinstance(system, str) else " ".join(b.get("text", "") for b in system or [])
     ask.tools = [t.get("name") for t in body.get("tools") or [] if t.get("name")]
@@ -194,22 +191,20 @@ def _check(body: dict[str, Any], need_max_tokens: bool = True) -> Response | Non
 
 @bp.post("/v1/messages")
 def messages() -> Response:
-    sw = switches()
-    raw, body = json_body()
-    failure = begin(sw, raw, error_body) or _check(body)
+    sw, body, failure = begin_json(error_body)
+    failure = failure or _check(body)
     if failure is not None:
         return failure
     reply = answer(ask_of(body), sw, id_prefix="toolu_")
     if body.get("stream") is True:
-        return stream(sw, sse_frames(sw, stream_events(body, reply, sw)))
+        return sse_stream(sw, stream_events(body, reply, sw))
     return json_response(message(body, reply, sw), headers={"request-id": "req_mock"})
 
 
 @bp.post("/v1/messages/count_tokens")
 def count_tokens() -> Response:
-    sw = switches()
-    raw, body = json_body()
-    failure = begin(sw, raw, error_body) or _check(body, need_max_tokens=False)
+    _, body, failure = begin_json(error_body)
+    failure = failure or _check(body, need_max_tokens=False)
     if failure is not None:
         return failure
     return json_response({"input_tokens": max(1, len(orjson.dumps(body.get("messages"))) // 4)})

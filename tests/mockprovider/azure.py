@@ -38,12 +38,12 @@ from flask import Blueprint, Response, request
 from tests.mockprovider import openai_wire
 from tests.mockprovider.common import (
     begin,
-    delay,
+    begin_json,
+    data_events,
     json_body,
     json_response,
     record,
-    scripted_failure,
-    sse_frames,
+    sse_stream,
     stream,
     switches,
 )
@@ -79,23 +79,20 @@ def _auth_problem() -> Response | None:
             known = auth[7:] in ISSUED
         if known:
             return None
-        return json_response(error_body(401, "Bearer token is invalid or expired", "PermissionDenied"), 401)
-    return json_response(error_body(401, DENIED), 401)
+        return _bad("Bearer token is invalid or expired", 401, "PermissionDenied")
+    return _bad(DENIED, 401, "401")
 
 
 def _answer(kind: str, body: dict[str, Any]) -> Response:
     sw = switches()
-    events: list[bytes]
     if kind == "embeddings":
         return json_response(openai_wire.embeddings(body), headers={"apim-request-id": "mock-apim"})
     if kind == "completions":
         if body.get("stream") is True:
-            events = openai_wire.completion_stream(body, sw)
-            return stream(sw, sse_frames(sw, [(None, e) for e in events]))
+            return sse_stream(sw, data_events(openai_wire.completion_stream(body, sw)))
         return json_response(openai_wire.completion(body, sw))
     if body.get("stream") is True:
-        events = openai_wire.chat_stream(body, sw)
-        return stream(sw, sse_frames(sw, [(None, e) for e in events]))
+        return sse_stream(sw, data_events(openai_wire.chat_stream(body, sw)))
     return json_response(openai_wire.chat_completion(body, sw), headers={"apim-request-id": "mock-apim"})
 
 
@@ -104,15 +101,11 @@ _KINDS = {"chat/completions": "chat", "completions": "completions", "embeddings"
 
 @bp.post("/openai/deployments/<deployment>/<path:rest>")
 def deployment_call(deployment: str, rest: str) -> Response:
-    sw = switches()
-    raw, body = json_body()
-    failure = begin(sw, raw, error_body)
+    _, body, failure = begin_json(error_body)
     if failure is not None:
         return failure
-    if rest not in _KINDS:
-        return json_response(error_body(404, "Resource not found", "404"), 404)
-    if not request.args.get("api-version"):
-        return json_response(error_body(404, "Resource not found", "404"), 404)
+    if rest not in _KINDS or not request.args.get("api-version"):
+        return _bad("Resource not found", 404, "404")
     problem = _auth_problem()
     if problem is not None:
         return problem
@@ -121,18 +114,16 @@ def deployment_call(deployment: str, rest: str) -> Response:
 
 @bp.post("/openai/v1/<path:rest>")
 def v1_call(rest: str) -> Response:
-    sw = switches()
-    raw, body = json_body()
-    failure = begin(sw, raw, error_body)
+    _, body, failure = begin_json(error_body)
     if failure is not None:
         return failure
     if rest not in _KINDS:
-        return json_response(error_body(404, "Resource not found", "404"), 404)
+        return _bad("Resource not found", 404, "404")
     problem = _auth_problem()
     if problem is not None:
         return problem
     if not body.get("model"):
-        return json_response(error_body(400, "model is required", "BadRequest"), 400)
+        return _bad("model is required", code="BadRequest")
     return _answer(_KINDS[rest], body)
 
 
@@ -213,10 +204,7 @@ def _bad(message: str, status: int = 400, code: str = "invalidPayload") -> Respo
 
 def _gate(raw: bytes, size: int | None = None) -> Response | None:
     """Record the call, apply scripted failures, then check ``api-version`` and auth."""
-    sw = switches()
-    ordinal = record(sw, raw, size=size)
-    delay(sw)
-    failure = scripted_failure(sw, ordinal, error_body)
+    failure = begin(switches(), raw, error_body, size=size)
     if failure is not None:
         return failure
     if not _v1() and not request.args.get("api-version"):
@@ -329,11 +317,6 @@ def _duration(storage: Any) -> float | None:
     return seconds
 
 
-def _timestamp(seconds: float, sep: str) -> str:
-    ms = round(seconds * 1000)
-    return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}{sep}{ms % 1000:03d}"
-
-
 @_routes("/audio/<any(transcriptions, translations):task>", ["POST"], deployment=True)
 def audio_text(task: str, deployment: str | None = None) -> Response:
     fields, files, problem = _form()
@@ -354,7 +337,8 @@ def audio_text(task: str, deployment: str | None = None) -> Response:
     if fmt == "text":
         return Response(text + "\n", content_type="text/plain; charset=utf-8")
     if fmt in ("srt", "vtt"):
-        span = f"{_timestamp(0, ',' if fmt == 'srt' else '.')} --> {_timestamp(end, ',' if fmt == 'srt' else '.')}"
+        sep = "," if fmt == "srt" else "."
+        span = f"{openai_wire.subtitle_time(0, sep)} --> {openai_wire.subtitle_time(end, sep)}"
         out = f"1\n{span}\n{text}\n" if fmt == "srt" else f"WEBVTT\n\n{span}\n{text}\n"
         return Response(out, content_type="text/plain; charset=utf-8")
     if fmt == "verbose_json":
@@ -376,25 +360,34 @@ def _page(store: dict[str, dict[str, Any]], keep: Callable[[dict[str, Any]], boo
     """A list page, newest first, honouring ``limit`` and ``after``."""
     with _lock:
         items = [item for item in reversed(store.values()) if keep(item)]
-    after = request.args.get("after")
-    if after:
-        ids = [item["id"] for item in items]
-        items = items[ids.index(after) + 1 :] if after in ids else []
-    limit = int(request.args.get("limit") or 20)
-    data = items[:limit]
-    return {
-        "object": "list",
-        "data": data,
-        "first_id": data[0]["id"] if data else None,
-        "last_id": data[-1]["id"] if data else None,
-        "has_more": len(items) > limit,
-    }
+    return openai_wire.list_page(items, request.args)
 
 
 def _find(store: dict[str, dict[str, Any]], key: str, what: str) -> dict[str, Any] | Response:
     with _lock:
         item = store.get(key)
     return item if item is not None else _bad(f"{what} {key!r} not found", 404, "NotFound")
+
+
+def _keep(store: dict[str, dict[str, Any]], item: dict[str, Any]) -> dict[str, Any]:
+    with _lock:
+        store[item["id"]] = item
+    return item
+
+
+def _retrieve(store: dict[str, dict[str, Any]], key: str, what: str) -> Response:
+    found = _gate(b"") or _find(store, key, what)
+    return found if isinstance(found, Response) else json_response(found)
+
+
+def _cancel(store: dict[str, dict[str, Any]], key: str, what: str, status: str, stamp: str) -> Response:
+    """Move ``key`` to ``status`` and set its ``stamp`` field to now."""
+    found = _gate(request.get_data()) or _find(store, key, what)
+    if isinstance(found, Response):
+        return found
+    with _lock:
+        found.update({"status": status, stamp: int(time.time())})
+    return json_response(found)
 
 
 @_routes("/files", ["POST"])
@@ -507,9 +500,7 @@ def create_batch() -> Response:
     }
     if (body.get("metadata") or {}).get("mock") == "complete":
         _run_batch(batch)
-    with _lock:
-        BATCHES[batch["id"]] = batch
-    return json_response(batch)
+    return json_response(_keep(BATCHES, batch))
 
 
 @_routes("/batches", ["GET"])
@@ -519,18 +510,12 @@ def list_batches() -> Response:
 
 @_routes("/batches/<batch_id>", ["GET"])
 def retrieve_batch(batch_id: str) -> Response:
-    found = _gate(b"") or _find(BATCHES, batch_id, "Batch")
-    return found if isinstance(found, Response) else json_response(found)
+    return _retrieve(BATCHES, batch_id, "Batch")
 
 
 @_routes("/batches/<batch_id>/cancel", ["POST"])
 def cancel_batch(batch_id: str) -> Response:
-    found = _gate(request.get_data()) or _find(BATCHES, batch_id, "Batch")
-    if isinstance(found, Response):
-        return found
-    with _lock:
-        found.update(status="cancelling", cancelling_at=int(time.time()))
-    return json_response(found)
+    return _cancel(BATCHES, batch_id, "Batch", "cancelling", "cancelling_at")
 
 
 @_routes("/fine_tuning/jobs", ["POST"])
@@ -551,9 +536,7 @@ def create_job() -> Response:
         **{"hyperparameters": body.get("hyperparameters") or DEFAULT_HYPERPARAMETERS, "seed": body.get("seed", 42)},
         **{"validation_file": body.get("validation_file"), "suffix": body.get("suffix")},
     }
-    with _lock:
-        JOBS[job["id"]] = job
-    return json_response(job)
+    return json_response(_keep(JOBS, job))
 
 
 @_routes("/fine_tuning/jobs", ["GET"])
@@ -563,8 +546,7 @@ def list_jobs() -> Response:
 
 @_routes("/fine_tuning/jobs/<job_id>", ["GET"])
 def retrieve_job(job_id: str) -> Response:
-    found = _gate(b"") or _find(JOBS, job_id, "Fine-tuning job")
-    return found if isinstance(found, Response) else json_response(found)
+    return _retrieve(JOBS, job_id, "Fine-tuning job")
 
 
 @_routes("/fine_tuning/jobs/<job_id>/events", ["GET"])
@@ -579,12 +561,7 @@ def job_events(job_id: str) -> Response:
 
 @_routes("/fine_tuning/jobs/<job_id>/cancel", ["POST"])
 def cancel_job(job_id: str) -> Response:
-    found = _gate(request.get_data()) or _find(JOBS, job_id, "Fine-tuning job")
-    if isinstance(found, Response):
-        return found
-    with _lock:
-        found.update(status="cancelled", finished_at=int(time.time()))
-    return json_response(found)
+    return _cancel(JOBS, job_id, "Fine-tuning job", "cancelled", "finished_at")
 
 
 # -- Responses API (Azure serves it natively) --------------------------------------------------------
@@ -609,26 +586,12 @@ def create_response() -> Response:
         "parallel_tool_calls": True,
         "tool_choice": "auto",
         "tools": [],
-        "output": [
-            {
-                "type": "message",
-                "id": _new_id("msg"),
-                "status": "completed",
-                "role": "assistant",
-                "content": [{"type": "output_text", "text": text, "annotations": []}],
-            }
-        ],
+        "output": [openai_wire.output_message(_new_id("msg"), text)],
     }
-    with _lock:
-        RESPONSES[answer["id"]] = answer
+    _keep(RESPONSES, answer)
     if body.get("stream") is not True:
         return json_response(answer)
-    created = {**answer, "status": "in_progress", "output": []}
-    events = [
-        ("response.created", {"type": "response.created", "sequence_number": 0, "response": created}),
-        ("response.completed", {"type": "response.completed", "sequence_number": 1, "response": answer}),
-    ]
-    return stream(switches(), sse_frames(switches(), [(name, orjson.dumps(data)) for name, data in events]))
+    return sse_stream(switches(), openai_wire.response_events(answer))
 
 
 @_routes("/responses/<response_id>", ["GET", "DELETE"])

@@ -92,6 +92,42 @@ def _start(sw: Switches, raw: bytes) -> Response | None:
 # -- SigV4 ---------------------------------------------------------------------------------------
 
 
+def credentials(key: str) -> Credentials | None:
+    """The credentials of a known access key id (with the session token it requires, if any)."""
+    known = KEYS.get(key)
+    return None if known is None else Credentials(key, *known)
+
+
+def has_session_token(creds: Credentials) -> bool:
+    """Whether the request carries the session token ``creds`` require (if they require one)."""
+    return creds.token is None or request.headers.get("x-amz-security-token") == creds.token
+
+
+def amz_time(stamp: str) -> float | None:
+    """The epoch seconds of an ``x-amz-date`` stamp, or None if it is malformed."""
+    try:
+        return datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
+
+
+def signature_matches(
+    match: re.Match[str], creds: Credentials, signer_class: type[SigV4Auth], service: str, url: str, data: bytes
+) -> bool:
+    """Rebuild the request from its signed headers and check the signature ``signer_class`` computes for it."""
+    headers = {name: request.headers.get(name, "") for name in match["signed"].split(";")}
+    rebuilt = AWSRequest(method=request.method, url=url, data=data, headers=headers)
+    rebuilt.context["timestamp"] = request.headers.get("x-amz-date", "")
+    signer = signer_class(creds, service, match["region"])
+    expected = signer.signature(signer.string_to_sign(rebuilt, signer.canonical_request(rebuilt)), rebuilt)
+    return hmac.compare_digest(expected, match["signature"])
+
+
+def raw_target() -> str:
+    """The request target as it arrived (SigV4 signs it undecoded)."""
+    return request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.full_path
+
+
 def verify(service: str, allow_api_key: bool = True) -> Response | None:
     """Check the request's SigV4 signature (or Bedrock API key); return the 403 to send, or None."""
     auth = request.headers.get("authorization", "")
@@ -102,32 +138,22 @@ def verify(service: str, allow_api_key: bool = True) -> Response | None:
     match = _AUTH.match(auth)
     if match is None:
         return error(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
-    known = KEYS.get(match["key"])
-    if known is None:
-        return error(403, "The security token included in the request is invalid.", "UnrecognizedClientException")
-    secret, token = known
-    if token is not None and request.headers.get("x-amz-security-token") != token:
+    creds = credentials(match["key"])
+    if creds is None or not has_session_token(creds):
         return error(403, "The security token included in the request is invalid.", "UnrecognizedClientException")
     if match["service"] != service:
         return error(403, f"Credential should be scoped to correct service: '{service}'.", "InvalidSignatureException")
     stamp = request.headers.get("x-amz-date", "")
-    try:
-        signed_at = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
-    except ValueError:
+    signed_at = amz_time(stamp)
+    if signed_at is None:
         return error(403, "Missing or malformed X-Amz-Date", "IncompleteSignatureException")
     if stamp[:8] != match["day"] or abs(time.time() - signed_at) > 300:
         return error(403, "Signature expired or not yet current.", "InvalidSignatureException")
     names = match["signed"].split(";")
     if "host" not in names or "x-amz-date" not in names:
         return error(403, "host and x-amz-date must be signed.", "IncompleteSignatureException")
-    headers = {name: request.headers.get(name, "") for name in names}
-    target = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.full_path
-    url = f"{request.scheme}://{request.headers.get('host', '')}{target}"
-    rebuilt = AWSRequest(method=request.method, url=url, data=request.get_data(), headers=headers)
-    rebuilt.context["timestamp"] = stamp
-    signer = SigV4Auth(Credentials(match["key"], secret, token), service, match["region"])
-    expected = signer.signature(signer.string_to_sign(rebuilt, signer.canonical_request(rebuilt)), rebuilt)
-    if not hmac.compare_digest(expected, match["signature"]):
+    url = f"{request.scheme}://{request.headers.get('host', '')}{raw_target()}"
+    if not signature_matches(match, creds, SigV4Auth, service, url, request.get_data()):
         return error(403, BAD_SIGNATURE, "InvalidSignatureException")
     return None
 
@@ -184,13 +210,10 @@ def ask_of(body: dict[str, Any]) -> tuple[Ask, str | None]:
     """What a Converse request asks for, and the name of the tool it forces (if any)."""
     ask = Ask()
     for message in body.get("messages") or []:
-        if message.get("role") != "user":
-            continue
-        blocks = message.get("content") or []
-        texts = [b["text"] for b in blocks if "text" in b]
-        if texts:
-            ask.text = " ".join(texts)
-        ask.images = [_describe(b) for b in blocks if "image" in b or "document" in b] or ask.images
+        if message.get("role") == "user":
+            blocks = message.get("content") or []
+            media = [_describe(b) for b in blocks if "image" in b or "document" in b]
+            ask.user_turn([b["text"] for b in blocks if "text" in b], media)
     ask.system = " ".join(b.get("text", "") for b in body.get("system") or [])
     config = body.get("toolConfig") or {}
     specs = [t["toolSpec"] for t in config.get("tools") or [] if "toolSpec" in t]

@@ -22,7 +22,6 @@ record counts. ``GET|PUT /_mock/s3/<bucket>/<key>`` reads or places an object un
 from __future__ import annotations
 
 import hashlib
-import hmac
 import itertools
 import re
 import threading
@@ -33,12 +32,23 @@ from xml.sax.saxutils import escape
 
 import orjson
 from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from flask import Blueprint, Response, abort, request
 
 from tests.mockprovider import anthropic as anthropic_mock
-from tests.mockprovider.bedrock import _AUTH, KEYS, _check, _start, converse_answer, error, reply_of, verify
+from tests.mockprovider.bedrock import (
+    _AUTH,
+    _check,
+    _start,
+    amz_time,
+    converse_answer,
+    credentials,
+    error,
+    has_session_token,
+    raw_target,
+    reply_of,
+    signature_matches,
+    verify,
+)
 from tests.mockprovider.common import json_response, record, scripted_failure, switches
 from tests.mockprovider.switches import Switches
 
@@ -83,11 +93,10 @@ def verify_s3(body: bytes) -> Response | None:
     match = _AUTH.match(request.headers.get("authorization", ""))
     if match is None:
         return s3_error(400, "InvalidArgument", "Unsupported Authorization Type")
-    known = KEYS.get(match["key"])
-    if known is None:
+    creds = credentials(match["key"])
+    if creds is None:
         return s3_error(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
-    secret, token = known
-    if token is not None and request.headers.get("x-amz-security-token") != token:
+    if not has_session_token(creds):
         return s3_error(403, "InvalidToken", "The provided token is malformed or otherwise invalid.")
     if match["service"] != "s3":
         return s3_error(400, "AuthorizationHeaderMalformed", f"incorrect service {match['service']!r}; expecting 's3'")
@@ -98,22 +107,15 @@ def verify_s3(body: bytes) -> Response | None:
         message = "The provided 'x-amz-content-sha256' header does not match what was computed."
         return s3_error(400, "XAmzContentSHA256Mismatch", message)
     stamp = request.headers.get("x-amz-date", "")
-    try:
-        signed_at = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
-    except ValueError:
+    signed_at = amz_time(stamp)
+    if signed_at is None:
         return s3_error(403, "AccessDenied", "AWS authentication requires a valid Date or x-amz-date header")
     if stamp[:8] != match["day"] or abs(time.time() - signed_at) > 900:
         return s3_error(403, "RequestTimeTooSkewed", "The difference between the request time and now is too large.")
     names = match["signed"].split(";")
     if not {"host", "x-amz-date", "x-amz-content-sha256"} <= set(names):
         return s3_error(403, "AccessDenied", "host, x-amz-date and x-amz-content-sha256 must be signed")
-    headers = {name: request.headers.get(name, "") for name in names}
-    target = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.full_path
-    rebuilt = AWSRequest(method=request.method, url=f"http://{request.host}{target}", data=b"", headers=headers)
-    rebuilt.context["timestamp"] = stamp
-    signer = S3SigV4Auth(Credentials(match["key"], secret, token), "s3", match["region"])
-    expected = signer.signature(signer.string_to_sign(rebuilt, signer.canonical_request(rebuilt)), rebuilt)
-    if not hmac.compare_digest(expected, match["signature"]):
+    if not signature_matches(match, creds, S3SigV4Auth, "s3", f"http://{request.host}{raw_target()}", b""):
         message = "The request signature we calculated does not match the signature you provided."
         return s3_error(403, "SignatureDoesNotMatch", message)
     return None

@@ -17,7 +17,7 @@ import orjson
 from flask import Blueprint, Response, request
 
 from tests.mockprovider.answers import Answer, Ask, answer, split
-from tests.mockprovider.common import begin, json_body, json_response, sse_frames, stream, switches
+from tests.mockprovider.common import begin_json, json_response, sse_stream
 from tests.mockprovider.openai_wire import vector
 from tests.mockprovider.switches import Switches
 
@@ -198,22 +198,20 @@ def stream_events(body: dict[str, Any], reply: Answer, sw: Switches) -> list[tup
 
 @bp.post("/v2/chat")
 def chat() -> Response:
-    sw = switches()
-    raw, body = json_body()
-    failure = begin(sw, raw, error_body) or _auth_problem() or _chat_problem(body)
+    sw, body, failure = begin_json(error_body)
+    failure = failure or _auth_problem() or _chat_problem(body)
     if failure is not None:
         return failure
     reply = answer(ask_of(body), sw, id_prefix="cohere_call_")
     if body.get("stream") is True:
-        return stream(sw, sse_frames(sw, stream_events(body, reply, sw)))
+        return sse_stream(sw, stream_events(body, reply, sw))
     return json_response(chat_answer(body, reply, sw), headers={"x-request-id": f"cohere-{next(_ids)}"})
 
 
 @bp.post("/v2/embed")
 def embed() -> Response:
-    sw = switches()
-    raw, body = json_body()
-    failure = begin(sw, raw, error_body) or _auth_problem()
+    _, body, failure = begin_json(error_body)
+    failure = failure or _auth_problem()
     if failure is not None:
         return failure
     for field in ("model", "input_type", "embedding_types"):

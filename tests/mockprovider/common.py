@@ -6,7 +6,7 @@ import hashlib
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -91,9 +91,16 @@ def scripted_failure(
     return json_response(body(sw.status), sw.status, headers)
 
 
-def begin(sw: Switches, raw: bytes, error_body: Callable[[int], dict[str, Any]] = openai_error) -> Response | None:
-    """Log the request, apply the delay and return a scripted failure if there is one."""
-    ordinal = record(sw, raw)
+def begin(
+    sw: Switches,
+    raw: bytes,
+    error_body: Callable[[int], dict[str, Any]] = openai_error,
+    *,
+    size: int | None = None,
+    digest: str | None = None,
+) -> Response | None:
+    """Log the request (see ``record``), apply the delay and return a scripted failure if there is one."""
+    ordinal = record(sw, raw, size=size, digest=digest)
     delay(sw)
     return scripted_failure(sw, ordinal, error_body)
 
@@ -105,6 +112,15 @@ def json_body() -> tuple[bytes, dict[str, Any]]:
     except orjson.JSONDecodeError:
         body = {}
     return raw, body if isinstance(body, dict) else {}
+
+
+def begin_json(
+    error_body: Callable[[int], dict[str, Any]] = openai_error,
+) -> tuple[Switches, dict[str, Any], Response | None]:
+    """Read a JSON call and ``begin`` it: the switches, the body (``{}`` if not an object) and any scripted failure."""
+    sw = switches()
+    raw, body = json_body()
+    return sw, body, begin(sw, raw, error_body)
 
 
 def stream(sw: Switches, frames: list[bytes], content_type: str = "text/event-stream") -> Response:
@@ -139,7 +155,7 @@ def stream(sw: Switches, frames: list[bytes], content_type: str = "text/event-st
     return Response(generate(), content_type=content_type, headers={"Cache-Control": "no-cache"})
 
 
-def sse_frames(sw: Switches, events: list[tuple[str | None, bytes]]) -> list[bytes]:
+def sse_frames(sw: Switches, events: Sequence[tuple[str | None, bytes]]) -> list[bytes]:
     """Encode ``(event name or None, data)`` pairs as SSE frames (``\\r\\n`` line ends with ``crlf``)."""
     nl = b"\r\n" if sw.crlf else b"\n"
     frames = []
@@ -147,3 +163,13 @@ def sse_frames(sw: Switches, events: list[tuple[str | None, bytes]]) -> list[byt
         head = b"event: " + name.encode() + nl if name else b""
         frames.append(head + b"data: " + data + nl + nl)
     return frames
+
+
+def data_events(payloads: list[bytes]) -> list[tuple[str | None, bytes]]:
+    """Unnamed SSE events (``data:`` lines only), one per payload."""
+    return [(None, p) for p in payloads]
+
+
+def sse_stream(sw: Switches, events: Sequence[tuple[str | None, bytes]]) -> Response:
+    """Stream ``(event name or None, data)`` pairs as SSE frames (see ``sse_frames`` and ``stream``)."""
+    return stream(sw, sse_frames(sw, events))

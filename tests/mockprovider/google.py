@@ -31,7 +31,7 @@ from flask import Blueprint, Response, request
 from tests.mockprovider import anthropic as claude
 from tests.mockprovider import imagen
 from tests.mockprovider.answers import Answer, Ask, answer, split
-from tests.mockprovider.common import begin, json_body, json_response, record, stream, switches
+from tests.mockprovider.common import begin, begin_json, json_body, json_response, record, stream, switches
 from tests.mockprovider.switches import Switches
 
 bp = Blueprint("mock_google", __name__)
@@ -148,14 +148,10 @@ def ask_of(body: dict[str, Any]) -> Ask:
     """What a ``generateContent`` request asks for."""
     ask = Ask()
     for content in body.get("contents") or []:
-        if content.get("role") != "user":
-            continue
-        parts = content.get("parts") or []
-        texts = [p["text"] for p in parts if "text" in p]
-        if texts:
-            ask.text = " ".join(texts)
-        images = [_describe(p) for p in parts if "inlineData" in p or "fileData" in p]
-        ask.images = images or ask.images
+        if content.get("role") == "user":
+            parts = content.get("parts") or []
+            media = [_describe(p) for p in parts if "inlineData" in p or "fileData" in p]
+            ask.user_turn([p["text"] for p in parts if "text" in p], media)
     ask.system = " ".join(p.get("text", "") for p in (body.get("systemInstruction") or {}).get("parts") or [])
     ask.tools = [d["name"] for t in body.get("tools") or [] for d in t.get("functionDeclarations") or []]
     config = body.get("generationConfig") or {}
@@ -266,9 +262,7 @@ def _generate(model: str, allowed: set[str]) -> Response:
 
 @bp.post("/v1beta/models/<model>:<method>")
 def gemini(model: str, method: str) -> Response:
-    sw = switches()
-    raw, body = json_body()
-    failure = begin(sw, raw, error_body)
+    sw, body, failure = begin_json(error_body)
     if failure is not None:
         return failure
     if not request.headers.get("x-goog-api-key") and not request.args.get("key"):
@@ -310,9 +304,8 @@ def _bearer_problem() -> Response | None:
 
 @bp.post("/v1/projects/<project>/locations/<region>/publishers/<publisher>/models/<model>:<method>")
 def vertex(project: str, region: str, publisher: str, model: str, method: str) -> Response:
-    sw = switches()
-    raw, body = json_body()
-    failure = begin(sw, raw, error_body) or _bearer_problem()
+    sw, body, failure = begin_json(error_body)
+    failure = failure or _bearer_problem()
     if failure is not None:
         return failure
     if publisher == "google" and method in ("generateContent", "streamGenerateContent"):

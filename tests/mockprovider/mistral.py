@@ -21,7 +21,7 @@ import orjson
 from flask import Blueprint, Response, request
 
 from tests.mockprovider import openai_wire
-from tests.mockprovider.common import begin, json_body, json_response, sse_frames, stream, switches
+from tests.mockprovider.common import begin_json, data_events, json_response, sse_stream
 from tests.mockprovider.switches import Switches
 
 bp = Blueprint("mock_mistral", __name__)
@@ -178,43 +178,42 @@ def chat_answer(body: dict[str, Any], sw: Switches, text: str) -> dict[str, Any]
     }
 
 
-def _events(payloads: list[bytes]) -> list[tuple[str | None, bytes]]:
-    return [(None, p) for p in payloads]
+def _begin(fields: set[str], required: tuple[str, ...]) -> tuple[Switches, dict[str, Any], Response | None]:
+    """Record and gate a call, then validate its body strictly (``fields`` allowed, ``required`` needed)."""
+    sw, body, failure = begin_json(error_body)
+    return sw, body, failure or _problem(body, fields, required)
+
+
+def _reply(body: dict[str, Any], sw: Switches, text: str) -> Response:
+    """Answer ``text`` as a chat completion: SSE chunks with ``stream: true``, else JSON."""
+    if body.get("stream") is True:
+        return sse_stream(sw, data_events(chat_stream(body, sw, text)))
+    return json_response(chat_answer(body, sw, text))
 
 
 @bp.post("/mistral/v1/chat/completions")
 def chat() -> Response:
-    sw = switches()
-    raw, body = json_body()
-    failure = begin(sw, raw, error_body) or _problem(body, CHAT_FIELDS, ("model", "messages"))
+    sw, body, failure = _begin(CHAT_FIELDS, ("model", "messages"))
     if failure is not None:
         return failure
     text = openai_wire.answer_text(body, sw)
     if body.get("random_seed") is not None and not sw.text:
         text += f" (seed {body['random_seed']})"
-    if body.get("stream") is True:
-        return stream(sw, sse_frames(sw, _events(chat_stream(body, sw, text))))
-    return json_response(chat_answer(body, sw, text))
+    return _reply(body, sw, text)
 
 
 @bp.post("/mistral/v1/fim/completions")
 def fim() -> Response:
-    sw = switches()
-    raw, body = json_body()
-    failure = begin(sw, raw, error_body) or _problem(body, FIM_FIELDS, ("model", "prompt"))
+    sw, body, failure = _begin(FIM_FIELDS, ("model", "prompt"))
     if failure is not None:
         return failure
     text = sw.text or f"fim: {body['prompt']}|{body.get('suffix') or ''}"
-    if body.get("stream") is True:
-        return stream(sw, sse_frames(sw, _events(chat_stream({**body, "messages": []}, sw, text))))
-    return json_response(chat_answer({**body, "messages": []}, sw, text))
+    return _reply({**body, "messages": []}, sw, text)
 
 
 @bp.post("/mistral/v1/embeddings")
 def embeddings() -> Response:
-    sw = switches()
-    raw, body = json_body()
-    failure = begin(sw, raw, error_body) or _problem(body, EMBED_FIELDS, ("model", "input"))
+    _, body, failure = _begin(EMBED_FIELDS, ("model", "input"))
     if failure is not None:
         return failure
     dims = body.get("output_dimension")

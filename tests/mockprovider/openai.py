@@ -9,34 +9,18 @@ import orjson
 from flask import Blueprint, Response, request
 
 from tests.mockprovider import openai_wire
-from tests.mockprovider.common import (
-    begin,
-    delay,
-    json_body,
-    json_response,
-    record,
-    scripted_failure,
-    sse_frames,
-    stream,
-    switches,
-)
+from tests.mockprovider.common import begin, begin_json, data_events, json_response, record, sse_stream, switches
 
 bp = Blueprint("mock_openai", __name__)
 
 
-def data_events(payloads: list[bytes]) -> list[tuple[str | None, bytes]]:
-    return [(None, p) for p in payloads]
-
-
 @bp.post("/v1/chat/completions")
 def chat() -> Response:
-    sw = switches()
-    raw, body = json_body()
-    failure = begin(sw, raw)
+    sw, body, failure = begin_json()
     if failure is not None:
         return failure
     if body.get("stream") is True:
-        return stream(sw, sse_frames(sw, data_events(openai_wire.chat_stream(body, sw))))
+        return sse_stream(sw, data_events(openai_wire.chat_stream(body, sw)))
     return json_response(
         openai_wire.chat_completion(body, sw), headers={"x-request-id": "req-mock", "openai-processing-ms": "1"}
     )
@@ -44,21 +28,17 @@ def chat() -> Response:
 
 @bp.post("/v1/completions")
 def completions() -> Response:
-    sw = switches()
-    raw, body = json_body()
-    failure = begin(sw, raw)
+    sw, body, failure = begin_json()
     if failure is not None:
         return failure
     if body.get("stream") is True:
-        return stream(sw, sse_frames(sw, data_events(openai_wire.completion_stream(body, sw))))
+        return sse_stream(sw, data_events(openai_wire.completion_stream(body, sw)))
     return json_response(openai_wire.completion(body, sw))
 
 
 @bp.post("/v1/embeddings")
 def embeddings() -> Response:
-    sw = switches()
-    raw, body = json_body()
-    failure = begin(sw, raw)
+    _, body, failure = begin_json()
     if failure is not None:
         return failure
     return json_response(openai_wire.embeddings(body))
@@ -66,8 +46,7 @@ def embeddings() -> Response:
 
 @bp.get("/v1/models")
 def models() -> Response:
-    sw = switches()
-    failure = begin(sw, b"")
+    failure = begin(switches(), b"")
     if failure is not None:
         return failure
     return json_response(openai_wire.model_list())
@@ -104,9 +83,7 @@ def echo(rest: str) -> Response:
         digest.update(block)
         if len(head) < 4096:
             head += block[: 4096 - len(head)]
-    ordinal = record(sw, head, size=size, digest=digest.hexdigest())
-    delay(sw)
-    failure = scripted_failure(sw, ordinal)
+    failure = begin(sw, head, size=size, digest=digest.hexdigest())
     if failure is not None:
         return failure
     payload = {
@@ -124,9 +101,7 @@ def echo(rest: str) -> Response:
 @bp.post("/v1/responses")
 def responses() -> Response:
     """OpenAI's own Responses API (what the gateway relays natively): JSON or SSE events."""
-    sw = switches()
-    raw, body = json_body()
-    failure = begin(sw, raw)
+    sw, body, failure = begin_json()
     if failure is not None:
         return failure
     text = sw.text or f"native: {body.get('input') if isinstance(body.get('input'), str) else 'items'}"
@@ -136,15 +111,7 @@ def responses() -> Response:
         "created_at": 1700000000,
         "status": "completed",
         "model": body.get("model", "m"),
-        "output": [
-            {
-                "type": "message",
-                "id": "msg_mock1",
-                "status": "completed",
-                "role": "assistant",
-                "content": [{"type": "output_text", "text": text, "annotations": []}],
-            }
-        ],
+        "output": [openai_wire.output_message("msg_mock1", text)],
         "parallel_tool_calls": True,
         "tool_choice": "auto",
         "tools": [],
@@ -158,9 +125,4 @@ def responses() -> Response:
     }
     if body.get("stream") is not True:
         return json_response(response)
-    created = {**response, "status": "in_progress", "output": []}
-    events = [
-        ("response.created", {"type": "response.created", "sequence_number": 0, "response": created}),
-        ("response.completed", {"type": "response.completed", "sequence_number": 1, "response": response}),
-    ]
-    return stream(sw, sse_frames(sw, [(name, orjson.dumps(data)) for name, data in events]))
+    return sse_stream(sw, openai_wire.response_events(response))

@@ -39,17 +39,8 @@ import orjson
 from flask import Blueprint, Response, request
 from werkzeug.formparser import FormDataParser
 
-from tests.mockprovider.common import (
-    begin,
-    delay,
-    json_body,
-    json_response,
-    record,
-    scripted_failure,
-    sse_frames,
-    stream,
-    switches,
-)
+from tests.mockprovider import openai_wire
+from tests.mockprovider.common import begin, begin_json, json_response, record, sse_stream, stream, switches
 
 bp = Blueprint("mock_openai_media", __name__)
 
@@ -89,28 +80,35 @@ def _unauthorised() -> Response | None:
     return None
 
 
-def _gate_json(raw: bytes = b"") -> Response | None:
+def _missing(name: str) -> Response:
+    return error(400, f"Missing required parameter: '{name}'.", name, "missing_required_parameter")
+
+
+def _gate(raw: bytes = b"", size: int | None = None, digest: str | None = None) -> Response | None:
     """Record the call, apply the delay and scripted failures, then check auth."""
-    failure = begin(switches(), raw)
+    failure = begin(switches(), raw, size=size, digest=digest)
     return failure if failure is not None else _unauthorised()
+
+
+def _json_call(*required: str) -> tuple[dict[str, Any], Response | None]:
+    """Read and gate a JSON call, then check that its ``required`` parameters are there."""
+    _, body, early = begin_json()
+    if early is None:
+        early = _unauthorised() or next((_missing(name) for name in required if not body.get(name)), None)
+    return body, early
 
 
 def _public(record_: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record_.items() if not k.startswith("_")}
 
 
-def _page(store: dict[str, dict[str, Any]], keep: Any = lambda item: True) -> dict[str, Any]:
-    """One page of a list, newest first, honouring ``limit`` and ``after``."""
+def _list(store: dict[str, dict[str, Any]], keep: Any = lambda item: True) -> Response:
+    """Gate the call, then answer one page of the list, newest first, honouring ``limit`` and ``after``."""
+    if (early := _gate()) is not None:
+        return early
     sid = switches().id
     items = [_public(r) for r in reversed(store.values()) if r["_sid"] == sid and keep(r)]
-    after = request.args.get("after")
-    if after:
-        ids = [item["id"] for item in items]
-        items = items[ids.index(after) + 1 :] if after in ids else []
-    limit = int(request.args.get("limit") or 20)
-    page = items[:limit]
-    return {"object": "list", "data": page, "first_id": page[0]["id"] if page else None,
-            "last_id": page[-1]["id"] if page else None, "has_more": len(items) > limit}  # fmt: skip
+    return json_response(openai_wire.list_page(items, request.args))
 
 
 # -- multipart --------------------------------------------------------------------------------------
@@ -163,10 +161,7 @@ def read_form() -> tuple[dict[str, Any], list[dict[str, Any]], Response | None]:
                       "size": sink.size, "sha256": sink.hash.hexdigest(), "_sink": sink})  # fmt: skip
     summary = {"content_type": request.mimetype, "fields": fields, "files": [_public(f) for f in files]}
     first = files[0] if files else {"size": 0, "sha256": hashlib.sha256().hexdigest()}
-    ordinal = record(sw, orjson.dumps(summary), size=first["size"], digest=first["sha256"])
-    delay(sw)
-    failure = scripted_failure(sw, ordinal)
-    return fields, files, failure if failure is not None else _unauthorised()
+    return fields, files, _gate(orjson.dumps(summary), size=first["size"], digest=first["sha256"])
 
 
 def _file(files: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
@@ -189,11 +184,9 @@ def images(n: int, prompt: str, model: str, response_format: str | None) -> Resp
 
 @bp.post("/v1/images/generations")
 def image_generations() -> Response:
-    raw, body = json_body()
-    if (early := _gate_json(raw)) is not None:
+    body, early = _json_call("prompt")
+    if early is not None:
         return early
-    if not body.get("prompt"):
-        return error(400, "Missing required parameter: 'prompt'.", "prompt", "missing_required_parameter")
     return images(int(body.get("n") or 1), body["prompt"], body.get("model") or "dall-e-2", body.get("response_format"))
 
 
@@ -206,14 +199,14 @@ def image_edits() -> Response:
     edit = request.path.endswith("/edits")
     image = _file(files, "image")
     if image is None:
-        return error(400, "Missing required parameter: 'image'.", "image", "missing_required_parameter")
+        return _missing("image")
     head = bytes(image["_sink"].kept[:4])
     kind = next((k for magic, k in IMAGE_MAGIC.items() if head.startswith(magic)), None)
     if kind is None or (not edit and kind != "png"):
         return error(400, "Invalid image file or mode for image 1, please check your image file.", "image",
                      "invalid_image_format")  # fmt: skip
     if edit and not fields.get("prompt"):
-        return error(400, "Missing required parameter: 'prompt'.", "prompt", "missing_required_parameter")
+        return _missing("prompt")
     prompt = fields.get("prompt") or f"variation of {image['filename']}"
     return images(int(fields.get("n") or 1), prompt, fields.get("model") or "dall-e-2", fields.get("response_format"))
 
@@ -224,12 +217,9 @@ def image_edits() -> Response:
 @bp.post("/v1/audio/speech")
 def speech() -> Response:
     sw = switches()
-    raw, body = json_body()
-    if (early := _gate_json(raw)) is not None:
+    body, early = _json_call("model", "input", "voice")
+    if early is not None:
         return early
-    for name in ("model", "input", "voice"):
-        if not body.get(name):
-            return error(400, f"Missing required parameter: '{name}'.", name, "missing_required_parameter")
     fmt = body.get("response_format") or "mp3"
     seed = f"{body['model']}|{body['voice']}|{body['input']}"
     frames = [hashlib.sha256(f"{seed}|{i}".encode()).digest() * 128 for i in range(sw.chunks)]
@@ -253,11 +243,6 @@ def wav_duration(head: bytes) -> float | None:
     return None
 
 
-def _stamp(seconds: float, sep: str) -> str:
-    ms = round(seconds * 1000)
-    return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}{sep}{ms % 1000:03d}"
-
-
 @bp.post("/v1/audio/transcriptions")
 @bp.post("/v1/audio/translations")
 def transcription() -> Response:
@@ -267,9 +252,9 @@ def transcription() -> Response:
         return early
     audio = _file(files, "file")
     if audio is None:
-        return error(400, "Missing required parameter: 'file'.", "file", "missing_required_parameter")
+        return _missing("file")
     if not fields.get("model"):
-        return error(400, "Missing required parameter: 'model'.", "model", "missing_required_parameter")
+        return _missing("model")
     duration = wav_duration(bytes(audio["_sink"].kept[:4096]))
     if duration is None:
         return error(400, "Invalid file format. Supported formats: ['flac', 'm4a', 'mp3', 'mp4', 'mpeg', 'mpga', "
@@ -283,9 +268,10 @@ def transcription() -> Response:
         events = [{"type": "transcript.text.delta", "delta": w + (" " if i < len(words) - 1 else "")}
                   for i, w in enumerate(words)]  # fmt: skip
         events.append({"type": "transcript.text.done", "text": text, "usage": usage})
-        return stream(sw, sse_frames(sw, [(None, orjson.dumps(e)) for e in events]))
+        return sse_stream(sw, [(None, orjson.dumps(e)) for e in events])
     if fmt in ("text", "srt", "vtt"):
-        cue = f"{_stamp(0, ',' if fmt == 'srt' else '.')} --> {_stamp(duration, ',' if fmt == 'srt' else '.')}"
+        sep = "," if fmt == "srt" else "."
+        cue = f"{openai_wire.subtitle_time(0, sep)} --> {openai_wire.subtitle_time(duration, sep)}"
         out = {"text": text, "srt": f"1\n{cue}\n{text}\n\n", "vtt": f"WEBVTT\n\n{cue}\n{text}\n\n"}[fmt]
         return Response(out, content_type="text/plain; charset=utf-8")
     if fmt != "verbose_json":
@@ -323,7 +309,7 @@ def upload_file() -> Response:
         return early
     upload = _file(files, "file")
     if upload is None:
-        return error(400, "Missing required parameter: 'file'.", "file", "missing_required_parameter")
+        return _missing("file")
     purpose = fields.get("purpose")
     if purpose not in PURPOSES:
         return error(400, f"'{purpose}' is not one of {sorted(PURPOSES)} - 'purpose'", "purpose", "invalid_value")
@@ -345,17 +331,13 @@ def _known(store: dict[str, dict[str, Any]], key: str, what: str) -> dict[str, A
 
 @bp.get("/v1/files")
 def list_files() -> Response:
-    if (early := _gate_json()) is not None:
-        return early
     purpose = request.args.get("purpose")
-    return json_response(_page(FILES, lambda r: purpose in (None, r["purpose"])))
+    return _list(FILES, lambda r: purpose in (None, r["purpose"]))
 
 
 @bp.route("/v1/files/<file_id>", methods=["GET", "DELETE"])
 def one_file(file_id: str) -> Response:
-    if (early := _gate_json()) is not None:
-        return early
-    found = _known(FILES, file_id, "File")
+    found = _gate() or _known(FILES, file_id, "File")
     if isinstance(found, Response):
         return found
     if request.method == "DELETE":
@@ -377,9 +359,7 @@ def pattern(size: int) -> Iterator[bytes]:
 @bp.get("/v1/files/<file_id>/content")
 def file_content(file_id: str) -> Response:
     sw = switches()
-    if (early := _gate_json()) is not None:
-        return early
-    found = _known(FILES, file_id, "File")
+    found = _gate() or _known(FILES, file_id, "File")
     if isinstance(found, Response):
         return found
     kept = CONTENT.get(file_id)
@@ -407,12 +387,9 @@ def _output_lines(batch: dict[str, Any]) -> bytes:
 
 @bp.post("/v1/batches")
 def create_batch() -> Response:
-    raw, body = json_body()
-    if (early := _gate_json(raw)) is not None:
+    body, early = _json_call("input_file_id", "endpoint", "completion_window")
+    if early is not None:
         return early
-    for name in ("input_file_id", "endpoint", "completion_window"):
-        if not body.get(name):
-            return error(400, f"Missing required parameter: '{name}'.", name, "missing_required_parameter")
     if body["input_file_id"] not in FILES:
         return error(400, f"Invalid 'input_file_id': '{body['input_file_id']}'.", "input_file_id", "invalid_value")
     now = int(time.time())
@@ -431,16 +408,12 @@ def create_batch() -> Response:
 
 @bp.get("/v1/batches")
 def list_batches() -> Response:
-    if (early := _gate_json()) is not None:
-        return early
-    return json_response(_page(BATCHES))
+    return _list(BATCHES)
 
 
 @bp.get("/v1/batches/<batch_id>")
 def retrieve_batch(batch_id: str) -> Response:
-    if (early := _gate_json()) is not None:
-        return early
-    batch = _known(BATCHES, batch_id, "batch")
+    batch = _gate() or _known(BATCHES, batch_id, "batch")
     if isinstance(batch, Response):
         return batch
     now = int(time.time())
@@ -458,9 +431,7 @@ def retrieve_batch(batch_id: str) -> Response:
 
 @bp.post("/v1/batches/<batch_id>/cancel")
 def cancel_batch(batch_id: str) -> Response:
-    if (early := _gate_json()) is not None:
-        return early
-    batch = _known(BATCHES, batch_id, "batch")
+    batch = _gate() or _known(BATCHES, batch_id, "batch")
     if isinstance(batch, Response):
         return batch
     if batch["status"] in ("completed", "failed", "expired", "cancelled"):
@@ -474,12 +445,9 @@ def cancel_batch(batch_id: str) -> Response:
 
 @bp.post("/v1/fine_tuning/jobs")
 def create_job() -> Response:
-    raw, body = json_body()
-    if (early := _gate_json(raw)) is not None:
+    body, early = _json_call("model", "training_file")
+    if early is not None:
         return early
-    for name in ("model", "training_file"):
-        if not body.get(name):
-            return error(400, f"Missing required parameter: '{name}'.", name, "missing_required_parameter")
     job_id = _new_id("ftjob-")
     JOBS[job_id] = {
         "id": job_id, "object": "fine_tuning.job", "created_at": int(time.time()), "error": None,
@@ -495,17 +463,13 @@ def create_job() -> Response:
 
 @bp.get("/v1/fine_tuning/jobs")
 def list_jobs() -> Response:
-    if (early := _gate_json()) is not None:
-        return early
-    return json_response(_page(JOBS))
+    return _list(JOBS)
 
 
 @bp.get("/v1/fine_tuning/jobs/<job_id>")
 @bp.post("/v1/fine_tuning/jobs/<job_id>/cancel")
 def one_job(job_id: str) -> Response:
-    if (early := _gate_json()) is not None:
-        return early
-    job = _known(JOBS, job_id, "job")
+    job = _gate() or _known(JOBS, job_id, "job")
     if isinstance(job, Response):
         return job
     if request.path.endswith("/cancel"):
@@ -517,9 +481,7 @@ def one_job(job_id: str) -> Response:
 
 @bp.get("/v1/fine_tuning/jobs/<job_id>/<any(events, checkpoints):what>")
 def job_lists(job_id: str, what: str) -> Response:
-    if (early := _gate_json()) is not None:
-        return early
-    job = _known(JOBS, job_id, "job")
+    job = _gate() or _known(JOBS, job_id, "job")
     if isinstance(job, Response):
         return job
     data = []
@@ -547,12 +509,12 @@ def _moderation(text: str, kinds: list[str]) -> dict[str, Any]:
 
 @bp.post("/v1/moderations")
 def moderations() -> Response:
-    raw, body = json_body()
-    if (early := _gate_json(raw)) is not None:
+    body, early = _json_call()
+    if early is not None:
         return early
     value = body.get("input")
     if value in (None, "", []):
-        return error(400, "Missing required parameter: 'input'.", "input", "missing_required_parameter")
+        return _missing("input")
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
         text = " ".join(v.get("text", "") for v in value if v.get("type") == "text")
         kinds = sorted({"image" if v.get("type") == "image_url" else "text" for v in value})

@@ -7,6 +7,7 @@ import itertools
 import re
 import struct
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -238,3 +239,47 @@ def model_list() -> dict[str, Any]:
             {"id": "mock-embed", "object": "model", "created": 1700000000, "owned_by": "mock"},
         ],
     }
+
+
+def list_page(items: list[dict[str, Any]], args: Mapping[str, str]) -> dict[str, Any]:
+    """One page of a list (``items`` newest first), honouring the ``limit`` and ``after`` query arguments."""
+    after = args.get("after")
+    if after:
+        ids = [item["id"] for item in items]
+        items = items[ids.index(after) + 1 :] if after in ids else []
+    limit = int(args.get("limit") or 20)
+    data = items[:limit]
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": len(items) > limit,
+    }
+
+
+def subtitle_time(seconds: float, sep: str) -> str:
+    """A subtitle timestamp ``HH:MM:SS<sep>mmm`` (``,`` for SRT, ``.`` for VTT)."""
+    ms = round(seconds * 1000)
+    return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}{sep}{ms % 1000:03d}"
+
+
+def output_message(item_id: str, text: str) -> dict[str, Any]:
+    """A Responses API output item: a completed assistant message of ``text``."""
+    return {
+        "type": "message",
+        "id": item_id,
+        "status": "completed",
+        "role": "assistant",
+        "content": [{"type": "output_text", "text": text, "annotations": []}],
+    }
+
+
+def response_events(response: dict[str, Any]) -> list[tuple[str | None, bytes]]:
+    """A Responses API stream of a finished ``response``: ``response.created`` (in progress), ``response.completed``."""
+    created = {**response, "status": "in_progress", "output": []}
+    events = [
+        ("response.created", {"type": "response.created", "sequence_number": 0, "response": created}),
+        ("response.completed", {"type": "response.completed", "sequence_number": 1, "response": response}),
+    ]
+    return [(name, orjson.dumps(data)) for name, data in events]

@@ -36,7 +36,7 @@ from websockets.server import ServerProtocol
 
 from tests.mockprovider import azure as azure_mock
 from tests.mockprovider.answers import split
-from tests.mockprovider.common import delay, json_response, note, record, scripted_failure, switches
+from tests.mockprovider.common import begin, json_response, note, switches
 from tests.mockprovider.switches import Switches
 
 bp = Blueprint("mock_realtime", __name__)
@@ -211,16 +211,13 @@ class _Session:
         self.send({"type": "response.done", "response": final})
 
 
-def _begin(error: Any) -> Response | None:
-    sw = switches()
-    ordinal = record(sw, b"")
-    delay(sw)
-    return scripted_failure(sw, ordinal, error)
+def _openai_error(status: int) -> dict[str, Any]:
+    return {"error": {"message": f"mock failure {status}", "type": "mock_error"}}
 
 
 @bp.get("/v1/realtime", websocket=True)
 def openai_realtime() -> Response:
-    failure = _begin(lambda status: {"error": {"message": f"mock failure {status}", "type": "mock_error"}})
+    failure = begin(switches(), b"", _openai_error)
     if failure is not None:
         return failure
     auth = request.headers.get("authorization", "")
@@ -246,12 +243,14 @@ def _azure_auth() -> Response | None:
     return json_response(azure_mock.error_body(401, azure_mock.DENIED), 401)
 
 
+def _azure_gate() -> Response | None:
+    """Record the handshake, apply the switches, then check Azure's key or token."""
+    return begin(switches(), b"", azure_mock.error_body) or _azure_auth()
+
+
 @bp.get("/openai/realtime", websocket=True)
 def azure_realtime() -> Response:
-    failure = _begin(azure_mock.error_body)
-    if failure is not None:
-        return failure
-    problem = _azure_auth()
+    problem = _azure_gate()
     if problem is not None:
         return problem
     if not request.args.get("api-version"):
@@ -264,10 +263,7 @@ def azure_realtime() -> Response:
 
 @bp.get("/openai/v1/realtime", websocket=True)
 def azure_v1_realtime() -> Response:
-    failure = _begin(azure_mock.error_body)
-    if failure is not None:
-        return failure
-    problem = _azure_auth()
+    problem = _azure_gate()
     if problem is not None:
         return problem
     model = request.args.get("model")
