@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,3 +150,45 @@ def sdk_client(gateway: Server, provider: str, key: str = "sk-test-key", **heade
         max_retries=0,
         default_headers={"x-portkey-provider": provider, **headers},
     )
+
+
+def scenario_id() -> str:
+    """A fresh mock scenario id: the mock records (and switches) each id's requests apart."""
+    return uuid.uuid4().hex[:10]
+
+
+def mock_host(mockctl, path: str = "/v1", **switches: object) -> str:
+    """The mock's base URL with ``switches``, ending in ``path`` instead of ``/v1`` (the provider's own URL shape)."""
+    return mockctl.base(**switches).removesuffix("/v1") + path
+
+
+def mock_client(
+    gateway: Server,
+    mockctl,
+    provider: str,
+    *,
+    key: str = "sk-test-key",
+    path: str = "/v1",
+    headers: dict[str, str] | None = None,
+    sid: str | None = None,
+    **switches: object,
+):
+    """An SDK client for ``provider`` pointed at the mock under a fresh scenario id; returns it and the id.
+
+    The mock is the provider's custom host (``path`` as in ``mock_host``) with ``switches``;
+    ``headers`` are further ``x-portkey-*`` headers; ``sid`` is a scenario id chosen beforehand.
+    """
+    sid = sid or scenario_id()
+    host = mock_host(mockctl, path, id=sid, **switches)
+    return sdk_client(gateway, provider, key=key, **{"x-portkey-custom-host": host, **(headers or {})}), sid
+
+
+def mock_headers(
+    mockctl, provider: str, *, path: str = "/v1", key: str = "k", sid: str | None = None, **switches: object
+) -> dict[str, str]:
+    """Headers for a plain ``requests`` call to ``provider`` on the mock, as ``mock_client`` sets them."""
+    return {
+        "x-portkey-provider": provider,
+        "Authorization": f"Bearer {key}",
+        "x-portkey-custom-host": mock_host(mockctl, path, id=sid or scenario_id(), **switches),
+    }

@@ -3,34 +3,26 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import openai
 import pytest
 import requests
 
-from tests.support import sdk_client
-
-PNG = (
-    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQ"
-    "AAAABJRU5ErkJggg=="
+from tests.chatdata import (
+    PERSON_SCHEMA,
+    PNG,
+    TOOLS,
+    stream_tool_calls,
+    stream_with_usage,
+    streamed_text,
+    two_tool_results,
+    with_images,
 )
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-        },
-    },
-    {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}}},
-]
+from tests.support import mock_client, mock_headers
 
 
 def client(gateway, mockctl, **switches):
-    sid = uuid.uuid4().hex[:10]
-    headers = {"x-portkey-custom-host": mockctl.base(id=sid, **switches)}
-    return sdk_client(gateway, "anthropic", key="sk-ant-live", **headers), sid
+    return mock_client(gateway, mockctl, "anthropic", key="sk-ant-live", **switches)
 
 
 def test_text_and_the_native_request(gateway, mockctl) -> None:
@@ -55,33 +47,15 @@ def test_text_and_the_native_request(gateway, mockctl) -> None:
 
 def test_stream_with_usage(gateway, mockctl) -> None:
     c, _ = client(gateway, mockctl, chunks=4)
-    chunks = list(
-        c.chat.completions.create(
-            model="claude-sonnet-4-5",
-            stream=True,
-            stream_options={"include_usage": True},
-            messages=[{"role": "user", "content": "stream please"}],
-        )
-    )
-    text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
-    assert text == "echo: stream please"
+    chunks = stream_with_usage(c, "claude-sonnet-4-5", "stream please")
+    assert streamed_text(chunks) == "echo: stream please"
     assert chunks[-2].choices[0].finish_reason == "stop"
     assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens > 0
 
 
 def test_two_parallel_tool_calls_streamed(gateway, mockctl) -> None:
     c, _ = client(gateway, mockctl, tool_calls=2)
-    calls: dict[int, dict] = {}
-    finish = None
-    for chunk in c.chat.completions.create(
-        model="claude-sonnet-4-5", stream=True, tools=TOOLS, messages=[{"role": "user", "content": "weather and time"}]
-    ):
-        for delta in chunk.choices[0].delta.tool_calls or []:
-            entry = calls.setdefault(delta.index, {"id": None, "name": None, "arguments": ""})
-            entry["id"] = delta.id or entry["id"]
-            entry["name"] = (delta.function.name if delta.function else None) or entry["name"]
-            entry["arguments"] += (delta.function.arguments or "") if delta.function else ""
-        finish = chunk.choices[0].finish_reason or finish
+    calls, finish = stream_tool_calls(c, "claude-sonnet-4-5", TOOLS)
     assert finish == "tool_calls"
     assert sorted(calls) == [0, 1]
     assert [calls[i]["id"] for i in (0, 1)] == ["toolu_0", "toolu_1"]
@@ -91,27 +65,7 @@ def test_two_parallel_tool_calls_streamed(gateway, mockctl) -> None:
 
 def test_tool_results_round_trip(gateway, mockctl) -> None:
     c, sid = client(gateway, mockctl)
-    c.chat.completions.create(
-        model="m",
-        tools=TOOLS,
-        messages=[
-            {"role": "user", "content": "weather?"},
-            {
-                "role": "assistant",
-                "content": None,
-                "tool_calls": [
-                    {
-                        "id": "toolu_x",
-                        "type": "function",
-                        "function": {"name": "get_weather", "arguments": '{"city":"Oslo"}'},
-                    },
-                    {"id": "toolu_y", "type": "function", "function": {"name": "get_time", "arguments": "{}"}},
-                ],
-            },
-            {"role": "tool", "tool_call_id": "toolu_x", "content": "5C"},
-            {"role": "tool", "tool_call_id": "toolu_y", "content": "noon"},
-        ],
-    )
+    c.chat.completions.create(model="m", tools=TOOLS, messages=two_tool_results("toolu_x", "toolu_y"))
     sent = json.loads(mockctl.requests(sid)[0]["body"])["messages"]
     assert [m["role"] for m in sent] == ["user", "assistant", "user"]
     assert [b["tool_use_id"] for b in sent[2]["content"]] == ["toolu_x", "toolu_y"]
@@ -119,29 +73,13 @@ def test_tool_results_round_trip(gateway, mockctl) -> None:
 
 def test_image_input(gateway, mockctl) -> None:
     c, _ = client(gateway, mockctl)
-    reply = c.chat.completions.create(
-        model="m",
-        messages=[
-            {
-                "role": "user",
-                "content": [
-                    {"type": "text", "text": "What is this?"},
-                    {"type": "image_url", "image_url": {"url": PNG}},
-                ],
-            }
-        ],
-    )
+    reply = c.chat.completions.create(model="m", messages=with_images("What is this?", PNG))
     assert reply.choices[0].message.content.startswith("echo: What is this? [image: base64 image/png ")
 
 
 def test_json_schema_output(gateway, mockctl) -> None:
     c, sid = client(gateway, mockctl)
-    schema = {
-        "type": "object",
-        "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
-        "required": ["name", "age"],
-        "additionalProperties": False,
-    }
+    schema = {**PERSON_SCHEMA, "additionalProperties": False}
     reply = c.chat.completions.create(
         model="m",
         messages=[{"role": "user", "content": "Ann is 30"}],
@@ -164,12 +102,10 @@ def test_error_event_mid_stream_is_raised_not_swallowed(gateway, mockctl) -> Non
 
 
 def test_error_event_first_fails_the_attempt_before_any_byte(gateway, mockctl) -> None:
-    _, sid = client(gateway, mockctl)
-    host = mockctl.base(id=sid, error_after=0)
     resp = requests.post(
         gateway.url + "/v1/chat/completions",
         timeout=10,
-        headers={"x-portkey-provider": "anthropic", "Authorization": "Bearer k", "x-portkey-custom-host": host},
+        headers=mock_headers(mockctl, "anthropic", error_after=0),
         json={"model": "m", "stream": True, "messages": [{"role": "user", "content": "x"}]},
     )
     assert resp.status_code == 529

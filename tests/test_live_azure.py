@@ -14,18 +14,10 @@ import openai
 import pytest
 import requests
 
-from tests.support import sdk_client
+from tests.chatdata import WEATHER_TOOL, stream_with_usage, streamed_text
+from tests.support import mock_client, mock_host, scenario_id
 
 API_VERSION = "2024-10-21"
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-        },
-    }
-]
 
 
 @pytest.fixture(scope="module")
@@ -42,20 +34,14 @@ def azure_gateway(gateway_factory, mockctl, token_ids):
     )
 
 
-def host(mockctl, **switches) -> str:
-    return mockctl.base(**switches).removesuffix("/v1")
-
-
 def client(gateway, mockctl, *, version=API_VERSION, key="az-key", headers=None, **switches):
-    sid = uuid.uuid4().hex[:10]
-    all_headers = {
-        "x-portkey-custom-host": host(mockctl, id=sid, **switches),
+    azure = {
         "x-portkey-azure-resource-name": "contoso",
         "x-portkey-azure-deployment-id": "gpt4o-prod",
         "x-portkey-azure-api-version": version,
         **(headers or {}),
     }
-    return sdk_client(gateway, "azure-openai", key=key, **all_headers), sid
+    return mock_client(gateway, mockctl, "azure-openai", key=key, path="", headers=azure, **switches)
 
 
 def test_text_with_api_key_and_the_body_forwarded_whole(azure_gateway, mockctl) -> None:
@@ -63,7 +49,7 @@ def test_text_with_api_key_and_the_body_forwarded_whole(azure_gateway, mockctl) 
     raw = c.chat.completions.with_raw_response.create(
         model="gpt-4o",
         messages=[{"role": "developer", "content": "Be brief."}, {"role": "user", "content": "Hello Azure"}],
-        tools=TOOLS,
+        tools=[WEATHER_TOOL],
         parallel_tool_calls=False,
         service_tier="default",
     )
@@ -83,16 +69,8 @@ def test_text_with_api_key_and_the_body_forwarded_whole(azure_gateway, mockctl) 
 
 def test_stream_with_include_usage(azure_gateway, mockctl) -> None:
     c, sid = client(azure_gateway, mockctl, chunks=4)
-    chunks = list(
-        c.chat.completions.create(
-            model="gpt-4o",
-            stream=True,
-            stream_options={"include_usage": True},
-            messages=[{"role": "user", "content": "stream please"}],
-        )
-    )
-    text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
-    assert text == "echo: stream please"
+    chunks = stream_with_usage(c, "gpt-4o", "stream please")
+    assert streamed_text(chunks) == "echo: stream please"
     assert chunks[-2].choices[0].finish_reason == "stop"
     assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens > 0
     assert json.loads(mockctl.requests(sid)[0]["body"])["stream_options"] == {"include_usage": True}
@@ -186,13 +164,12 @@ def test_provider_errors_keep_status_and_message(azure_gateway, mockctl) -> None
 
 
 def test_missing_key_is_azures_401(azure_gateway, mockctl) -> None:
-    _, sid = client(azure_gateway, mockctl)
     resp = requests.post(
         azure_gateway.url + "/v1/chat/completions",
         timeout=10,
         headers={
             "x-portkey-provider": "azure-openai",
-            "x-portkey-custom-host": host(mockctl, id=sid),
+            "x-portkey-custom-host": mock_host(mockctl, "", id=scenario_id()),
             "x-portkey-azure-deployment-id": "d",
             "x-portkey-azure-api-version": API_VERSION,
         },

@@ -22,7 +22,7 @@ import openai
 import pytest
 import requests
 
-from tests.support import sdk_client
+from tests.support import mock_client
 from tests.test_translator_golden import target_of
 from translators import azure as azure_translator
 
@@ -65,15 +65,13 @@ def test_body_model_names_the_deployment_where_azure_wants_it(fn: str, version: 
 
 def client(gateway, mockctl, *, version=API_VERSION, deployment="dep-1", key="az-key", headers=None, **switches):
     """An openai SDK client for azure-openai through ``gateway``; returns it and its mock scenario id."""
-    sid = uuid.uuid4().hex[:10]
-    all_headers = {
-        "x-portkey-custom-host": mockctl.base(id=sid, **switches).removesuffix("/v1"),
+    azure = {
         "x-portkey-azure-resource-name": "contoso",
         "x-portkey-azure-api-version": version,
         **({"x-portkey-azure-deployment-id": deployment} if deployment else {}),
         **(headers or {}),
     }
-    return sdk_client(gateway, "azure-openai", key=key, **all_headers), sid
+    return mock_client(gateway, mockctl, "azure-openai", key=key, path="", headers=azure, **switches)
 
 
 def overrides(**params) -> dict[str, str]:

@@ -6,7 +6,6 @@ credentials its STS route issued), so a passing request proves the gateway signe
 
 from __future__ import annotations
 
-import base64
 import json
 import uuid
 from urllib.parse import parse_qs
@@ -15,27 +14,26 @@ import openai
 import pytest
 import requests
 
+from tests.chatdata import (
+    PERSON_SCHEMA,
+    PNG,
+    TIME_TOOL,
+    WEATHER_TOOL,
+    stream_tool_calls,
+    stream_with_usage,
+    streamed_text,
+    two_tool_results,
+    with_images,
+)
 from tests.mockprovider import bedrock as mock
-from tests.support import sdk_client
+from tests.support import mock_client, mock_host, scenario_id
 
 SONNET = "anthropic.claude-3-5-sonnet-20240620-v1:0"
-PNG = "data:image/png;base64," + base64.b64encode(mock.PIXEL).decode()
+#: The shared tools, ``get_weather`` with a description (Bedrock's ``toolSpec`` carries one).
 TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "description": "Weather for a city",
-            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-        },
-    },
-    {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}}},
+    {"type": "function", "function": {**WEATHER_TOOL["function"], "description": "Weather for a city"}},
+    TIME_TOOL,
 ]
-
-
-def host(mockctl, **switches) -> str:
-    """The mock's base URL with switches, without the ``/v1`` suffix (Bedrock paths start at ``/model``)."""
-    return mockctl.base(**switches).removesuffix("/v1")
 
 
 def aws_headers(
@@ -51,22 +49,8 @@ def aws_headers(
 
 
 def client(gateway, mockctl, headers: dict[str, str] | None = None, key: str = "sk-unused", **switches):
-    sid = uuid.uuid4().hex[:10]
-    all_headers = {"x-portkey-custom-host": host(mockctl, id=sid, **switches), **(headers or aws_headers())}
-    return sdk_client(gateway, "bedrock", key=key, **all_headers), sid
-
-
-def collect_tool_calls(stream) -> tuple[dict[int, dict], str | None]:
-    calls: dict[int, dict] = {}
-    finish = None
-    for chunk in stream:
-        for delta in chunk.choices[0].delta.tool_calls or []:
-            entry = calls.setdefault(delta.index, {"id": None, "name": None, "arguments": ""})
-            entry["id"] = delta.id or entry["id"]
-            entry["name"] = (delta.function.name if delta.function else None) or entry["name"]
-            entry["arguments"] += (delta.function.arguments or "") if delta.function else ""
-        finish = chunk.choices[0].finish_reason or finish
-    return calls, finish
+    """Bedrock paths start at ``/model``: the custom host is the mock without ``/v1``."""
+    return mock_client(gateway, mockctl, "bedrock", key=key, path="", headers=headers or aws_headers(), **switches)
 
 
 # -- chat ----------------------------------------------------------------------------------------
@@ -102,13 +86,13 @@ def test_a_wrong_secret_is_rejected_by_the_signature_check(gateway, mockctl) -> 
 
 
 def test_options_from_a_config_header(gateway, mockctl) -> None:
-    sid = uuid.uuid4().hex[:10]
+    sid = scenario_id()
     config = {
         "provider": "bedrock",
         "aws_access_key_id": mock.ACCESS_KEY,
         "aws_secret_access_key": mock.SECRET_KEY,
         "aws_region": "eu-central-1",
-        "custom_host": host(mockctl, id=sid),
+        "custom_host": mock_host(mockctl, "", id=sid),
     }
     resp = requests.post(
         gateway.url + "/v1/chat/completions",
@@ -123,16 +107,8 @@ def test_options_from_a_config_header(gateway, mockctl) -> None:
 
 def test_stream_with_usage_over_event_stream_frames(gateway, mockctl) -> None:
     c, sid = client(gateway, mockctl, chunks=4, cache_read=7)
-    chunks = list(
-        c.chat.completions.create(
-            model=SONNET,
-            stream=True,
-            stream_options={"include_usage": True},
-            messages=[{"role": "user", "content": "stream please"}],
-        )
-    )
-    text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
-    assert text == "echo: stream please"
+    chunks = stream_with_usage(c, SONNET, "stream please")
+    assert streamed_text(chunks) == "echo: stream please"
     assert chunks[-2].choices[0].finish_reason == "stop"
     usage = chunks[-1].usage
     assert chunks[-1].choices == [] and usage.prompt_tokens_details.cached_tokens == 7
@@ -148,11 +124,7 @@ def test_stream_survives_frames_split_across_writes(gateway, mockctl) -> None:
 
 def test_two_parallel_tool_calls_streamed(gateway, mockctl) -> None:
     c, _ = client(gateway, mockctl, tool_calls=2)
-    calls, finish = collect_tool_calls(
-        c.chat.completions.create(
-            model=SONNET, stream=True, tools=TOOLS, messages=[{"role": "user", "content": "weather and time"}]
-        )
-    )
+    calls, finish = stream_tool_calls(c, SONNET, TOOLS)
     assert finish == "tool_calls"
     assert sorted(calls) == [0, 1]
     assert [calls[i]["id"] for i in (0, 1)] == ["tooluse_0", "tooluse_1"]
@@ -166,23 +138,7 @@ def test_tool_calls_and_results_round_trip(gateway, mockctl) -> None:
         model=SONNET,
         tools=TOOLS,
         tool_choice="required",
-        messages=[
-            {"role": "user", "content": "weather?"},
-            {
-                "role": "assistant",
-                "content": None,
-                "tool_calls": [
-                    {
-                        "id": "tu_x",
-                        "type": "function",
-                        "function": {"name": "get_weather", "arguments": '{"city":"Oslo"}'},
-                    },
-                    {"id": "tu_y", "type": "function", "function": {"name": "get_time", "arguments": "{}"}},
-                ],
-            },
-            {"role": "tool", "tool_call_id": "tu_x", "content": "5C"},
-            {"role": "tool", "tool_call_id": "tu_y", "content": "noon"},
-        ],
+        messages=two_tool_results("tu_x", "tu_y"),
     )
     assert reply.choices[0].finish_reason == "tool_calls"
     assert reply.choices[0].message.tool_calls[0].id == "tooluse_0"
@@ -196,19 +152,7 @@ def test_tool_calls_and_results_round_trip(gateway, mockctl) -> None:
 def test_image_inputs_data_url_and_downloaded_http_url(gateway, mockctl) -> None:
     c, sid = client(gateway, mockctl)
     image_url = f"{mockctl.url}/s/id={sid}/bedrock-mock/pixel.png"
-    reply = c.chat.completions.create(
-        model=SONNET,
-        messages=[
-            {
-                "role": "user",
-                "content": [
-                    {"type": "text", "text": "What are these?"},
-                    {"type": "image_url", "image_url": {"url": PNG}},
-                    {"type": "image_url", "image_url": {"url": image_url}},
-                ],
-            }
-        ],
-    )
+    reply = c.chat.completions.create(model=SONNET, messages=with_images("What are these?", PNG, image_url))
     size = len(mock.PIXEL)
     assert (
         reply.choices[0].message.content == f"echo: What are these? [image: png {size} bytes] [image: png {size} bytes]"
@@ -219,11 +163,7 @@ def test_image_inputs_data_url_and_downloaded_http_url(gateway, mockctl) -> None
 
 def test_json_schema_output_through_a_forced_tool(gateway, mockctl) -> None:
     c, sid = client(gateway, mockctl)
-    schema = {
-        "type": "object",
-        "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
-        "required": ["name", "age"],
-    }
+    schema = PERSON_SCHEMA
     fmt = {"type": "json_schema", "json_schema": {"name": "person", "schema": schema}}
     reply = c.chat.completions.create(
         model=SONNET, messages=[{"role": "user", "content": "Ann is 30"}], response_format=fmt
@@ -275,13 +215,12 @@ def test_a_stream_cut_mid_frame_ends_in_an_error_event(gateway, mockctl) -> None
 
 
 def test_an_exception_frame_first_fails_the_attempt_with_its_status(gateway, mockctl) -> None:
-    sid = uuid.uuid4().hex[:10]
     resp = requests.post(
         gateway.url + "/v1/chat/completions",
         timeout=10,
         headers={
             "x-portkey-provider": "bedrock",
-            "x-portkey-custom-host": host(mockctl, id=sid, error_after=0),
+            "x-portkey-custom-host": mock_host(mockctl, "", id=scenario_id(), error_after=0),
             **aws_headers(),
         },
         json={"model": SONNET, "stream": True, "messages": [{"role": "user", "content": "x"}]},

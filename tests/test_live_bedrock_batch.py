@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from tests.mockprovider import bedrock as mock
-from tests.support import sdk_client
+from tests.support import mock_client, mock_host, scenario_id, sdk_client
 
 BUCKET = "mock-batch-bucket"
 NOVA = "amazon.nova-lite-v1:0"
@@ -41,13 +41,10 @@ def aws(key: str = mock.ACCESS_KEY, secret: str = mock.SECRET_KEY, **options: st
 
 def client(gateway, mockctl, *, model: str | None = NOVA, bucket: str | None = BUCKET, headers=None, **switches):
     """An SDK client for bedrock with the batch options; returns it and its mock scenario id."""
-    sid = uuid.uuid4().hex[:10]
     options = {**({"aws_s3_bucket": bucket} if bucket else {}), **({"aws_bedrock_model": model} if model else {})}
-    all_headers = {
-        "x-portkey-custom-host": mockctl.base(id=sid, **switches).removesuffix("/v1"),
-        **(headers or aws(**options)),
-    }
-    return sdk_client(gateway, "bedrock", key="sk-unused", **all_headers), sid
+    return mock_client(
+        gateway, mockctl, "bedrock", key="sk-unused", path="", headers=headers or aws(**options), **switches
+    )
 
 
 def line(custom_id: str, text: str, **body) -> dict:
@@ -89,6 +86,16 @@ def raw_get(c: openai.OpenAI, path: str) -> requests.Response:
 
 def upload(c: openai.OpenAI, content: bytes = THREE, name: str = "batch.jsonl"):
     return c.files.create(file=(name, content, "application/jsonl"), purpose="batch")
+
+
+def create_batch(c: openai.OpenAI, uploaded, **extra_body):
+    """A chat-completions batch of the ``uploaded`` file, run by ``ROLE``."""
+    return c.batches.create(
+        input_file_id=uploaded.id,
+        endpoint="/v1/chat/completions",
+        completion_window="24h",
+        extra_body={"role_arn": ROLE, **extra_body},
+    )
 
 
 # -- files ---------------------------------------------------------------------------------------
@@ -147,11 +154,9 @@ def test_upload_for_claude_writes_messages_bodies_with_tools_and_a_session_token
 
 
 def test_a_failed_put_is_retried_with_the_whole_body(gateway, mockctl) -> None:
-    sid = uuid.uuid4().hex[:10]
     config = {"retry": {"attempts": 2, "on_status_codes": [503]}}
     headers = {**aws(aws_s3_bucket=BUCKET, aws_bedrock_model=NOVA), "x-portkey-config": json.dumps(config)}
-    headers["x-portkey-custom-host"] = mockctl.base(id=sid, status=503, fail_times=1).removesuffix("/v1")
-    c = sdk_client(gateway, "bedrock", key="sk-unused", **headers)
+    c, sid = client(gateway, mockctl, headers=headers, status=503, fail_times=1)
     uploaded = upload(c)
     first, second = mockctl.requests(sid)
     assert first["sha256"] == second["sha256"] == second["headers"]["x-amz-content-sha256"]
@@ -180,12 +185,7 @@ def test_retrieve_download_and_delete_an_uploaded_file(gateway, mockctl) -> None
 def test_a_batch_from_upload_to_output(gateway, mockctl) -> None:
     c, sid = client(gateway, mockctl)
     uploaded = upload(c)
-    batch = c.batches.create(
-        input_file_id=uploaded.id,
-        endpoint="/v1/chat/completions",
-        completion_window="24h",
-        extra_body={"role_arn": ROLE},
-    )
+    batch = create_batch(c, uploaded)
     create = next(r for r in mockctl.requests(sid) if r["path"] == "/model-invocation-job")
     assert "/us-west-2/bedrock/aws4_request" in create["headers"]["authorization"]
     job = json.loads(create["body"])
@@ -240,12 +240,7 @@ def test_a_batch_from_upload_to_output(gateway, mockctl) -> None:
 def test_claude_output_maps_tool_calls(gateway, mockctl) -> None:
     c, _ = client(gateway, mockctl, model=SONNET)
     uploaded = upload(c, jsonl(line("t-1", "weather?", tools=[WEATHER]), line("t-2", "hello")))
-    batch = c.batches.create(
-        input_file_id=uploaded.id,
-        endpoint="/v1/chat/completions",
-        completion_window="24h",
-        extra_body={"role_arn": ROLE},
-    )
+    batch = create_batch(c, uploaded)
     move(mockctl, batch.id, "Completed")
     lines = [json.loads(x) for x in raw_get(c, f"/batches/{quote(batch.id, safe='')}/output").content.splitlines()]
     call = lines[0]["response"]["body"]["choices"][0]
@@ -283,12 +278,7 @@ def test_a_job_whose_records_do_not_fit_fails_with_bedrocks_message(gateway, moc
     c, _ = client(gateway, mockctl)
     uploaded = upload(c)  # Converse records (Nova)
     other, _ = client(gateway, mockctl, model=None)
-    batch = other.batches.create(
-        input_file_id=uploaded.id,
-        endpoint="/v1/chat/completions",
-        completion_window="24h",
-        extra_body={"role_arn": ROLE, "model": SONNET},  # an InvokeModel job for Converse records
-    )
+    batch = create_batch(other, uploaded, model=SONNET)  # an InvokeModel job for Converse records
     failed = other.batches.retrieve(batch.id)
     assert failed.status == "failed" and failed.failed_at
     assert "anthropic_version" in failed.errors.data[0].message
@@ -360,7 +350,7 @@ def test_stored_records_hash_matches_what_was_signed(gateway, mockctl) -> None:
 
 
 def test_options_from_a_camel_case_config(gateway, mockctl) -> None:
-    sid = uuid.uuid4().hex[:10]
+    sid = scenario_id()
     config = {
         "provider": "bedrock",
         "awsAccessKeyId": mock.ACCESS_KEY,
@@ -369,7 +359,7 @@ def test_options_from_a_camel_case_config(gateway, mockctl) -> None:
         "awsS3Bucket": BUCKET,
         "awsS3ObjectKey": f"cfg/{sid}.jsonl",
         "awsBedrockModel": NOVA,
-        "customHost": mockctl.base(id=sid).removesuffix("/v1"),
+        "customHost": mock_host(mockctl, "", id=sid),
     }
     c = sdk_client(gateway, "bedrock", key="sk-unused", **{"x-portkey-config": json.dumps(config)})
     uploaded = upload(c)
@@ -384,12 +374,7 @@ def test_a_large_batch_streams_through_both_ways(gateway, mockctl) -> None:
     content = jsonl(*(line(f"r{i:05d}", f"item {i} {filler}") for i in range(count)))
     assert len(content) > 1_000_000  # the form part and the transformed records both go to disk
     uploaded = upload(c, content)
-    batch = c.batches.create(
-        input_file_id=uploaded.id,
-        endpoint="/v1/chat/completions",
-        completion_window="24h",
-        extra_body={"role_arn": ROLE},
-    )
+    batch = create_batch(c, uploaded)
     move(mockctl, batch.id, "Completed")
     with requests.get(
         f"{c.base_url}/batches/{quote(batch.id, safe='')}/output",

@@ -3,34 +3,26 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import openai
 import pytest
 import requests
 
-from tests.support import sdk_client
-
-PNG = (
-    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQ"
-    "AAAABJRU5ErkJggg=="
+from tests.chatdata import (
+    PERSON_SCHEMA,
+    PNG,
+    TOOLS,
+    collect_tool_calls,
+    stream_with_usage,
+    streamed_text,
+    two_tool_results,
+    with_images,
 )
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-        },
-    },
-    {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}}},
-]
+from tests.support import mock_client, mock_headers
 
 
 def client(gateway, mockctl, **switches):
-    sid = uuid.uuid4().hex[:10]
-    headers = {"x-portkey-custom-host": mockctl.base(id=sid, **switches)}
-    return sdk_client(gateway, "cohere", key="co-live", **headers), sid
+    return mock_client(gateway, mockctl, "cohere", key="co-live", **switches)
 
 
 def test_text_and_the_native_request(gateway, mockctl) -> None:
@@ -58,17 +50,9 @@ def test_text_and_the_native_request(gateway, mockctl) -> None:
 
 def test_stream_with_usage(gateway, mockctl) -> None:
     c, _ = client(gateway, mockctl, chunks=4, cache_read=2)
-    chunks = list(
-        c.chat.completions.create(
-            model="command-a-03-2025",
-            stream=True,
-            stream_options={"include_usage": True},
-            messages=[{"role": "user", "content": "stream please"}],
-        )
-    )
+    chunks = stream_with_usage(c, "command-a-03-2025", "stream please")
     assert {ch.choices[0].index for ch in chunks if ch.choices} == {0}
-    text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
-    assert text == "echo: stream please"
+    assert streamed_text(chunks) == "echo: stream please"
     assert chunks[-2].choices[0].finish_reason == "stop"
     assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens > 0
     assert chunks[-1].usage.prompt_tokens_details.cached_tokens == 2
@@ -76,24 +60,17 @@ def test_stream_with_usage(gateway, mockctl) -> None:
 
 def test_two_parallel_tool_calls_streamed(gateway, mockctl) -> None:
     c, sid = client(gateway, mockctl, tool_calls=2)
-    calls: dict[int, dict] = {}
-    finish = None
-    plan = ""
-    for chunk in c.chat.completions.create(
-        model="command-a-03-2025",
-        stream=True,
-        tools=TOOLS,
-        tool_choice="required",
-        messages=[{"role": "user", "content": "weather and time"}],
-    ):
-        delta = chunk.choices[0].delta
-        plan += (delta.model_extra or {}).get("reasoning_content") or ""
-        for call in delta.tool_calls or []:
-            entry = calls.setdefault(call.index, {"id": None, "name": None, "arguments": ""})
-            entry["id"] = call.id or entry["id"]
-            entry["name"] = (call.function.name if call.function else None) or entry["name"]
-            entry["arguments"] += (call.function.arguments or "") if call.function else ""
-        finish = chunk.choices[0].finish_reason or finish
+    chunks = list(
+        c.chat.completions.create(
+            model="command-a-03-2025",
+            stream=True,
+            tools=TOOLS,
+            tool_choice="required",
+            messages=[{"role": "user", "content": "weather and time"}],
+        )
+    )
+    plan = "".join((ch.choices[0].delta.model_extra or {}).get("reasoning_content") or "" for ch in chunks)
+    calls, finish = collect_tool_calls(chunks)
     assert finish == "tool_calls"
     assert plan == "I will call the tools."
     assert sorted(calls) == [0, 1]
@@ -116,27 +93,7 @@ def test_tool_calls_answered_whole(gateway, mockctl) -> None:
 
 def test_tool_results_round_trip(gateway, mockctl) -> None:
     c, sid = client(gateway, mockctl)
-    reply = c.chat.completions.create(
-        model="m",
-        tools=TOOLS,
-        messages=[
-            {"role": "user", "content": "weather?"},
-            {
-                "role": "assistant",
-                "content": None,
-                "tool_calls": [
-                    {
-                        "id": "call_x",
-                        "type": "function",
-                        "function": {"name": "get_weather", "arguments": '{"city":"Oslo"}'},
-                    },
-                    {"id": "call_y", "type": "function", "function": {"name": "get_time", "arguments": "{}"}},
-                ],
-            },
-            {"role": "tool", "tool_call_id": "call_x", "content": "5C"},
-            {"role": "tool", "tool_call_id": "call_y", "content": "noon"},
-        ],
-    )
+    reply = c.chat.completions.create(model="m", tools=TOOLS, messages=two_tool_results("call_x", "call_y"))
     assert reply.choices[0].message.content == "echo: weather?"
     sent = json.loads(mockctl.requests(sid)[0]["body"])["messages"]
     assert [m["role"] for m in sent] == ["user", "assistant", "tool", "tool"]
@@ -146,18 +103,7 @@ def test_tool_results_round_trip(gateway, mockctl) -> None:
 
 def test_image_input(gateway, mockctl) -> None:
     c, sid = client(gateway, mockctl)
-    reply = c.chat.completions.create(
-        model="command-a-vision-07-2025",
-        messages=[
-            {
-                "role": "user",
-                "content": [
-                    {"type": "text", "text": "What is this?"},
-                    {"type": "image_url", "image_url": {"url": PNG}},
-                ],
-            }
-        ],
-    )
+    reply = c.chat.completions.create(model="command-a-vision-07-2025", messages=with_images("What is this?", PNG))
     assert reply.choices[0].message.content == f"echo: What is this? [image_url: data image/png {len(PNG)} chars]"
     part = json.loads(mockctl.requests(sid)[0]["body"])["messages"][0]["content"][1]
     assert part == {"type": "image_url", "image_url": {"url": PNG}}
@@ -165,11 +111,7 @@ def test_image_input(gateway, mockctl) -> None:
 
 def test_json_schema_output(gateway, mockctl) -> None:
     c, sid = client(gateway, mockctl)
-    schema = {
-        "type": "object",
-        "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
-        "required": ["name", "age"],
-    }
+    schema = PERSON_SCHEMA
     reply = c.chat.completions.create(
         model="m",
         messages=[{"role": "user", "content": "Ann is 30"}],
@@ -204,15 +146,10 @@ def test_error_mid_stream_is_raised_not_swallowed(gateway, mockctl) -> None:
 
 
 def test_error_first_fails_the_attempt_before_any_byte(gateway, mockctl) -> None:
-    _, sid = client(gateway, mockctl)
     resp = requests.post(
         gateway.url + "/v1/chat/completions",
         timeout=10,
-        headers={
-            "x-portkey-provider": "cohere",
-            "Authorization": "Bearer k",
-            "x-portkey-custom-host": mockctl.base(id=sid, error_after=0),
-        },
+        headers=mock_headers(mockctl, "cohere", error_after=0),
         json={"model": "m", "stream": True, "messages": [{"role": "user", "content": "x"}]},
     )
     assert resp.status_code == 502

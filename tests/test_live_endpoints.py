@@ -18,7 +18,6 @@ import os
 import struct
 import threading
 import time
-import uuid
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +27,7 @@ import pytest
 import requests
 from openai import OpenAI
 
-from tests.support import sdk_client
+from tests.support import mock_client, mock_headers, scenario_id
 
 # The SDK marks translations, variations and the Assistants API deprecated; they are still served.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -38,15 +37,8 @@ PATTERN = bytes(range(256)) * 256
 BIG = 500 * 1024 * 1024
 
 
-def scenario() -> str:
-    return uuid.uuid4().hex[:10]
-
-
 def client(gateway, mockctl, provider: str = "openai", key: str = "sk-live", **switches) -> tuple[OpenAI, str]:
-    """An SDK client for ``provider`` pointed at the mock under a fresh scenario id."""
-    sid = scenario()
-    host = mockctl.base(id=sid, **switches)
-    return sdk_client(gateway, provider, key=key, **{"x-portkey-custom-host": host}), sid
+    return mock_client(gateway, mockctl, provider, key=key, **switches)
 
 
 def config_client(gateway, config: dict) -> OpenAI:
@@ -129,7 +121,7 @@ def test_images_edit_and_variation(gateway, mockctl) -> None:
 
 
 def test_fallback_from_a_failing_target_for_images_generate(gateway, mockctl) -> None:
-    first, second = scenario(), scenario()
+    first, second = scenario_id(), scenario_id()
     config = {
         "strategy": {"mode": "fallback"},
         "targets": [
@@ -221,7 +213,7 @@ def test_streamed_transcription_events(gateway, mockctl) -> None:
 
 
 def test_override_params_reach_the_multipart_fields(gateway, mockctl) -> None:
-    sid = scenario()
+    sid = scenario_id()
     config = {"provider": "openai", "custom_host": mockctl.base(id=sid), "override_params": {"model": "whisper-large"}}
     c = config_client(gateway, config)
     result = c.audio.transcriptions.create(model="whisper-1", file=("o.wav", wav_bytes(0.5), "audio/wav"))
@@ -308,15 +300,8 @@ def test_batches_create_retrieve_list_cancel_and_output(gateway, mockctl) -> Non
     assert (batch.status, batch.input_file_id) == ("validating", source.id)
     done = c.batches.retrieve(batch.id)
     assert done.status == "completed" and done.output_file_id and done.request_counts.completed == 3
-    resp = requests.get(
-        gateway.url + f"/v1/batches/{batch.id}/output",
-        headers={
-            "x-portkey-provider": "openai",
-            "Authorization": "Bearer sk-live",
-            "x-portkey-custom-host": mockctl.base(id=sid),
-        },
-        timeout=10,
-    )
+    headers = mock_headers(mockctl, "openai", key="sk-live", sid=sid)
+    resp = requests.get(gateway.url + f"/v1/batches/{batch.id}/output", headers=headers, timeout=10)
     assert resp.status_code == 200 and resp.headers["x-portkey-provider"] == "openai"
     output = [json.loads(line) for line in resp.text.splitlines()]
     assert [o["custom_id"] for o in output] == ["req-0", "req-1", "req-2"]
@@ -331,28 +316,12 @@ def test_batches_create_retrieve_list_cancel_and_output(gateway, mockctl) -> Non
     assert [b.id for b in c.batches.list()] == [second.id, batch.id]
     with pytest.raises(openai.BadRequestError, match="Cannot cancel a batch with status 'completed'"):
         c.batches.cancel(batch.id)
-    missing = requests.get(
-        gateway.url + f"/v1/batches/{second.id}/output",
-        headers={
-            "x-portkey-provider": "openai",
-            "Authorization": "Bearer sk-live",
-            "x-portkey-custom-host": mockctl.base(id=sid),
-        },
-        timeout=10,
-    )
+    missing = requests.get(gateway.url + f"/v1/batches/{second.id}/output", headers=headers, timeout=10)
     assert missing.status_code == 400
     assert (
         missing.json()["error"]["message"] == f"openai error: batch {second.id} has no output file (status: cancelled)"
     )
-    unknown = requests.get(
-        gateway.url + "/v1/batches/batch_nope/output",
-        headers={
-            "x-portkey-provider": "openai",
-            "Authorization": "Bearer sk-live",
-            "x-portkey-custom-host": mockctl.base(id=sid),
-        },
-        timeout=10,
-    )
+    unknown = requests.get(gateway.url + "/v1/batches/batch_nope/output", headers=headers, timeout=10)
     assert (
         unknown.status_code == 404 and unknown.json()["error"]["message"] == "openai error: No such batch: batch_nope"
     )
@@ -414,7 +383,7 @@ def test_assistants_and_threads_go_through_the_proxy(gateway, mockctl) -> None:
 
 
 def test_retry_on_503_resends_the_whole_upload(gateway, mockctl) -> None:
-    sid = scenario()
+    sid = scenario_id()
     config = {
         "provider": "openai",
         "custom_host": mockctl.base(id=sid, status=503, fail_times=1),
@@ -586,7 +555,7 @@ def pattern_sha256(size: int) -> str:
 def test_500_mb_up_and_down_with_flat_worker_memory(gateway_factory, mockctl) -> None:
     gw = gateway_factory()
     (pid,) = gw.worker_pids()
-    sid = scenario()
+    sid = scenario_id()
     host = mockctl.base(id=sid)
     warm, _ = upload(gw, host, 20 * 1024 * 1024)  # load every code path (and size the heap) first
     assert warm.status_code == 200

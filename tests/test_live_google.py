@@ -4,45 +4,42 @@ from __future__ import annotations
 
 import base64
 import json
-import uuid
 
 import openai
 import pytest
 import requests
 
-from tests.support import sdk_client
-
-PNG = (
-    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQ"
-    "AAAABJRU5ErkJggg=="
+from tests.chatdata import (
+    PERSON_SCHEMA,
+    PNG,
+    TIME_TOOL,
+    stream_tool_calls,
+    stream_with_usage,
+    streamed_text,
+    two_tool_results,
+    with_images,
 )
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "strict": True,
-            "parameters": {
-                "type": "object",
-                "properties": {"city": {"type": "string"}},
-                "required": ["city"],
-                "additionalProperties": False,
-            },
+from tests.support import mock_client, mock_headers
+
+#: ``get_weather`` with ``strict`` and ``additionalProperties``, which the gateway must drop for Gemini.
+STRICT_WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "strict": True,
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+            "additionalProperties": False,
         },
     },
-    {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}}},
-]
-
-
-def host(mockctl, sid: str, **switches) -> str:
-    return mockctl.base(id=sid, **switches).removesuffix("/v1") + "/v1beta"
+}
+TOOLS = [STRICT_WEATHER_TOOL, TIME_TOOL]
 
 
 def client(gateway, mockctl, **switches):
-    sid = uuid.uuid4().hex[:10]
-    return sdk_client(
-        gateway, "google", key="AIza-live", **{"x-portkey-custom-host": host(mockctl, sid, **switches)}
-    ), sid
+    return mock_client(gateway, mockctl, "google", key="AIza-live", path="/v1beta", **switches)
 
 
 def sent(mockctl, sid: str, index: int = 0) -> tuple[dict, dict]:
@@ -79,16 +76,8 @@ def test_text_and_the_native_request(gateway, mockctl) -> None:
 
 def test_stream_with_usage(gateway, mockctl) -> None:
     c, sid = client(gateway, mockctl, chunks=4, cache_read=3)
-    chunks = list(
-        c.chat.completions.create(
-            model="gemini-2.5-flash",
-            stream=True,
-            stream_options={"include_usage": True},
-            messages=[{"role": "user", "content": "stream please"}],
-        )
-    )
-    text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
-    assert text == "echo: stream please"
+    chunks = stream_with_usage(c, "gemini-2.5-flash", "stream please")
+    assert streamed_text(chunks) == "echo: stream please"
     assert chunks[0].choices[0].delta.role == "assistant"
     assert chunks[-2].choices[0].finish_reason == "stop"
     last = chunks[-1]
@@ -100,17 +89,7 @@ def test_stream_with_usage(gateway, mockctl) -> None:
 
 def test_two_parallel_tool_calls_streamed(gateway, mockctl) -> None:
     c, sid = client(gateway, mockctl, tool_calls=2)
-    calls: dict[int, dict] = {}
-    finish = None
-    for chunk in c.chat.completions.create(
-        model="gemini-2.5-flash", stream=True, tools=TOOLS, messages=[{"role": "user", "content": "weather and time"}]
-    ):
-        for delta in chunk.choices[0].delta.tool_calls or []:
-            entry = calls.setdefault(delta.index, {"id": None, "name": None, "arguments": ""})
-            entry["id"] = delta.id or entry["id"]
-            entry["name"] = (delta.function.name if delta.function else None) or entry["name"]
-            entry["arguments"] += (delta.function.arguments or "") if delta.function else ""
-        finish = chunk.choices[0].finish_reason or finish
+    calls, finish = stream_tool_calls(c, "gemini-2.5-flash", TOOLS)
     assert finish == "tool_calls"
     assert sorted(calls) == [0, 1]
     assert all(calls[i]["id"] for i in (0, 1)) and calls[0]["id"] != calls[1]["id"]
@@ -131,23 +110,7 @@ def test_tool_results_round_trip(gateway, mockctl) -> None:
         model="gemini-2.5-flash",
         tools=TOOLS,
         tool_choice={"type": "function", "function": {"name": "get_time"}},
-        messages=[
-            {"role": "user", "content": "weather?"},
-            {
-                "role": "assistant",
-                "content": None,
-                "tool_calls": [
-                    {
-                        "id": "c1",
-                        "type": "function",
-                        "function": {"name": "get_weather", "arguments": '{"city":"Oslo"}'},
-                    },
-                    {"id": "c2", "type": "function", "function": {"name": "get_time", "arguments": "{}"}},
-                ],
-            },
-            {"role": "tool", "tool_call_id": "c1", "content": "5C"},
-            {"role": "tool", "tool_call_id": "c2", "content": "noon"},
-        ],
+        messages=two_tool_results("c1", "c2"),
     )
     body = sent(mockctl, sid)[1]
     assert [c["role"] for c in body["contents"]] == ["user", "model", "user"]
@@ -162,19 +125,7 @@ def test_tool_results_round_trip(gateway, mockctl) -> None:
 def test_images_inline_and_downloaded_by_the_gateway(gateway, mockctl) -> None:
     c, sid = client(gateway, mockctl)
     image_url = f"{mockctl.url}/s/id={sid}/images/cat.png"
-    reply = c.chat.completions.create(
-        model="gemini-2.5-flash",
-        messages=[
-            {
-                "role": "user",
-                "content": [
-                    {"type": "text", "text": "What are these?"},
-                    {"type": "image_url", "image_url": {"url": PNG}},
-                    {"type": "image_url", "image_url": {"url": image_url}},
-                ],
-            }
-        ],
-    )
+    reply = c.chat.completions.create(model="gemini-2.5-flash", messages=with_images("What are these?", PNG, image_url))
     content = reply.choices[0].message.content
     assert content == "echo: What are these? [inline image/png 70 bytes] [inline image/png 70 bytes]"
     fetches = [r for r in mockctl.requests(sid) if r["method"] == "GET"]
@@ -185,12 +136,7 @@ def test_images_inline_and_downloaded_by_the_gateway(gateway, mockctl) -> None:
 
 def test_json_schema_output(gateway, mockctl) -> None:
     c, sid = client(gateway, mockctl)
-    schema = {
-        "type": "object",
-        "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
-        "required": ["name", "age"],
-        "additionalProperties": False,
-    }
+    schema = {**PERSON_SCHEMA, "additionalProperties": False}
     reply = c.chat.completions.create(
         model="gemini-2.5-flash",
         messages=[{"role": "user", "content": "Ann is 30"}],
@@ -273,15 +219,10 @@ def test_error_event_mid_stream_is_raised(gateway, mockctl) -> None:
 
 
 def test_error_event_first_fails_the_attempt_before_any_byte(gateway, mockctl) -> None:
-    sid = uuid.uuid4().hex[:10]
     resp = requests.post(
         gateway.url + "/v1/chat/completions",
         timeout=10,
-        headers={
-            "x-portkey-provider": "google",
-            "Authorization": "Bearer k",
-            "x-portkey-custom-host": host(mockctl, sid, error_after=0),
-        },
+        headers=mock_headers(mockctl, "google", path="/v1beta", error_after=0),
         json={"model": "gemini-2.5-flash", "stream": True, "messages": [{"role": "user", "content": "x"}]},
     )
     assert resp.status_code == 503
@@ -298,15 +239,10 @@ def test_unmapped_params_are_named(gateway, mockctl) -> None:
 
 
 def test_base64_embeddings_decode_to_the_float_vectors(gateway, mockctl) -> None:
-    sid = uuid.uuid4().hex[:10]
     resp = requests.post(
         gateway.url + "/v1/embeddings",
         timeout=10,
-        headers={
-            "x-portkey-provider": "google",
-            "Authorization": "Bearer k",
-            "x-portkey-custom-host": host(mockctl, sid),
-        },
+        headers=mock_headers(mockctl, "google", path="/v1beta"),
         json={"model": "text-embedding-004", "input": ["a"], "encoding_format": "base64"},
     )
     assert resp.status_code == 200, resp.text

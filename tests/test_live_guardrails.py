@@ -11,6 +11,8 @@ import openai
 import pytest
 import requests
 
+from tests.chatdata import streamed_text
+
 QUESTION = [{"role": "user", "content": "Tell me about Apple pie"}]
 
 
@@ -156,7 +158,7 @@ def test_a_streamed_answer_that_passes_ends_normally(gateway, mockctl) -> None:
         mockctl, sid(), output_guardrails=[{"default.contains": {"operator": "any", "words": ["Apple"]}, "deny": True}]
     )
     chunks = list(client(gateway, config).chat.completions.create(model="m", messages=QUESTION, stream=True))
-    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "echo: Tell me about Apple pie"
+    assert streamed_text(chunks) == "echo: Tell me about Apple pie"
 
 
 def test_default_guardrail_headers_apply_to_every_target(gateway, mockctl) -> None:
@@ -260,8 +262,7 @@ def test_a_stream_whose_request_failed_a_check_is_246_and_not_cached(gateway, mo
     )
     raw = client(gateway, config).chat.completions.with_raw_response.create(model="m", messages=QUESTION, stream=True)
     assert raw.status_code == 246
-    text = "".join(c.choices[0].delta.content or "" for c in raw.parse() if c.choices)
-    assert text == "echo: Tell me about Apple pie"
+    assert streamed_text(raw.parse()) == "echo: Tell me about Apple pie"
     again = client(gateway, config).chat.completions.with_raw_response.create(model="m", messages=QUESTION)
     assert again.headers["x-portkey-cache-status"] == "MISS" and again.status_code == 246
     assert len(mockctl.requests(s)) == 2

@@ -9,32 +9,24 @@ from __future__ import annotations
 
 import base64
 import json
-import uuid
 from io import BytesIO
 
 import openai
 import pytest
 from werkzeug.formparser import parse_form_data
 
-from tests.support import sdk_client
+from tests.support import mock_client
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 JPEG_MAGIC = b"\xff\xd8\xff"
 
 
 def google(gateway, mockctl, **switches):
-    sid = uuid.uuid4().hex[:10]
-    host = mockctl.base(id=sid, **switches).removesuffix("/v1") + "/v1beta"
-    return sdk_client(gateway, "google", key="AIza-live", **{"x-portkey-custom-host": host}), sid
+    return mock_client(gateway, mockctl, "google", key="AIza-live", path="/v1beta", **switches)
 
 
 def stability(gateway, mockctl, headers: dict[str, str] | None = None, **switches):
-    sid = uuid.uuid4().hex[:10]
-    host = mockctl.base(id=sid, **switches).removesuffix("/v1")
-    client = sdk_client(
-        gateway, "stability-ai", key="sk-stab-live", **{"x-portkey-custom-host": host, **(headers or {})}
-    )
-    return client, sid
+    return mock_client(gateway, mockctl, "stability-ai", key="sk-stab-live", path="", headers=headers, **switches)
 
 
 def received(mockctl, sid: str) -> list[dict]:

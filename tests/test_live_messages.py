@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import anthropic
 import pytest
 import requests
 
+from tests.chatdata import PNG_B64
 from tests.conformance import check_anthropic_events
 from tests.mockprovider import bedrock as bedrock_mock
+from tests.support import scenario_id
 
-PNG_B64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 TOOLS = [
     {
         "name": "get_weather",
@@ -44,7 +44,7 @@ BACKENDS = ["openai", "anthropic", "google", "bedrock"]
 
 
 def client(gateway, mockctl, provider: str, **switches) -> tuple[anthropic.Anthropic, str]:
-    sid = uuid.uuid4().hex[:10]
+    sid = scenario_id()
     headers = backend_headers(provider, mockctl, sid, **switches)
     return anthropic.Anthropic(base_url=gateway.url, api_key="sk-any", max_retries=0, default_headers=headers), sid
 
@@ -100,7 +100,7 @@ def test_stream_text_in_documented_order(gateway, mockctl, provider) -> None:
     headers = {
         "x-api-key": "k",
         "anthropic-version": "2023-06-01",
-        **backend_headers(provider, mockctl, uuid.uuid4().hex[:10], chunks=4),
+        **backend_headers(provider, mockctl, scenario_id(), chunks=4),
     }
     raw = requests.post(
         gateway.url + "/v1/messages",

@@ -7,29 +7,16 @@ gateway sent only what Mistral accepts.
 from __future__ import annotations
 
 import json
-import uuid
 
 import openai
 import pytest
 
-from tests.support import sdk_client
-
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-        },
-    },
-    {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object", "properties": {}}}},
-]
+from tests.chatdata import TOOLS, stream_tool_calls, stream_with_usage, streamed_text
+from tests.support import mock_client
 
 
 def client(gateway, mockctl, headers=None, **switches):
-    sid = uuid.uuid4().hex[:10]
-    host = mockctl.base(id=sid, **switches).removesuffix("/v1") + "/mistral/v1"
-    return sdk_client(gateway, "mistral-ai", key="ms-live", **{"x-portkey-custom-host": host, **(headers or {})}), sid
+    return mock_client(gateway, mockctl, "mistral-ai", key="ms-live", path="/mistral/v1", headers=headers, **switches)
 
 
 def test_text_and_the_native_request(gateway, mockctl) -> None:
@@ -53,17 +40,9 @@ def test_text_and_the_native_request(gateway, mockctl) -> None:
 
 def test_stream_usage_without_stream_options(gateway, mockctl) -> None:
     c, sid = client(gateway, mockctl, chunks=3)
-    chunks = list(
-        c.chat.completions.create(
-            model="mistral-small-latest",
-            stream=True,
-            stream_options={"include_usage": True},
-            messages=[{"role": "user", "content": "stream please"}],
-        )
-    )
+    chunks = stream_with_usage(c, "mistral-small-latest", "stream please")
     assert "stream_options" not in json.loads(mockctl.requests(sid)[0]["body"])
-    text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
-    assert text == "echo: stream please"
+    assert streamed_text(chunks) == "echo: stream please"
     assert chunks[-2].choices[0].finish_reason == "stop" and chunks[-2].usage is None
     assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens > 0
     assert all(ch.usage is None for ch in chunks[:-1])
@@ -116,21 +95,7 @@ def test_native_params_force_a_field_and_the_422_is_mapped(gateway, mockctl) -> 
 
 def test_two_parallel_tool_calls_streamed(gateway, mockctl) -> None:
     c, sid = client(gateway, mockctl, tool_calls=2)
-    calls: dict[int, dict] = {}
-    finish = None
-    for chunk in c.chat.completions.create(
-        model="mistral-large-latest",
-        stream=True,
-        tools=TOOLS,
-        tool_choice="required",
-        messages=[{"role": "user", "content": "weather and time"}],
-    ):
-        for delta in chunk.choices[0].delta.tool_calls or []:
-            entry = calls.setdefault(delta.index, {"id": None, "name": None, "arguments": ""})
-            entry["id"] = delta.id or entry["id"]
-            entry["name"] = (delta.function.name if delta.function else None) or entry["name"]
-            entry["arguments"] += (delta.function.arguments or "") if delta.function else ""
-        finish = chunk.choices[0].finish_reason or finish
+    calls, finish = stream_tool_calls(c, "mistral-large-latest", TOOLS, tool_choice="required")
     assert finish == "tool_calls"
     assert sorted(calls) == [0, 1]
     assert [calls[i]["id"] for i in (0, 1)] == ["call_0", "call_1"]

@@ -12,6 +12,7 @@ import openai
 import pytest
 import requests
 
+from tests.chatdata import streamed_text
 from tests.support import free_port
 
 CHAT = {"model": "gpt-test", "messages": [{"role": "user", "content": "hello there"}]}
@@ -57,7 +58,7 @@ def test_sdk_stream(openai_client) -> None:
         stream_options={"include_usage": True},
     )
     chunks = list(stream)
-    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    text = streamed_text(chunks)
     assert text == "echo: stream me please"
     assert chunks[-1].usage is not None and chunks[-1].choices == []
 

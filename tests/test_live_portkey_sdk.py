@@ -13,6 +13,8 @@ import pytest
 from portkey_ai import Portkey
 from portkey_ai._vendor.openai import RateLimitError  # the SDK raises its vendored openai's errors
 
+from tests.chatdata import streamed_text
+
 QUESTION = [{"role": "user", "content": "Say hi"}]
 
 
@@ -48,7 +50,7 @@ def test_provider_key_trace_and_metadata_reach_the_provider(gateway, mockctl) ->
 def test_a_streamed_answer_through_the_sdk(gateway, mockctl) -> None:
     client = portkey(gateway, provider="openai", Authorization="sk-x", custom_host=mockctl.base(id=sid(), chunks=4))
     chunks = list(client.chat.completions.create(model="gpt-test", messages=QUESTION, stream=True))
-    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    text = streamed_text(chunks)
     assert text == "echo: Say hi"
 
 
@@ -95,5 +97,5 @@ def test_a_guarded_stream_through_the_sdk(gateway, mockctl) -> None:
     }
     chunks = list(portkey(gateway, config=config).chat.completions.create(model="m", messages=QUESTION, stream=True))
     assert chunks[0].model_extra["hook_results"]["before_request_hooks"][0]["verdict"] is True
-    text = "".join(c.choices[0].delta.content or "" for c in chunks[1:] if c.choices)
+    text = streamed_text(chunks[1:])
     assert text == "echo: Say hi"

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import openai
 import pytest
 import requests
 
 from tests.conformance import check_responses_events
-from tests.support import sdk_client
+from tests.support import mock_client
 
 TOOLS = [
     {
@@ -26,11 +25,8 @@ BACKENDS = ["anthropic", "google", "groq"]
 
 
 def client(gateway, mockctl, provider: str, key: str = "sk-resp", **switches):
-    sid = uuid.uuid4().hex[:10]
-    host = mockctl.base(id=sid, **switches)
-    if provider == "google":  # Gemini paths start at /v1beta
-        host = host.removesuffix("/v1") + "/v1beta"
-    return sdk_client(gateway, provider, key=key, **{"x-portkey-custom-host": host}), sid
+    path = "/v1beta" if provider == "google" else "/v1"  # Gemini paths start at /v1beta
+    return mock_client(gateway, mockctl, provider, key=key, path=path, **switches)
 
 
 @pytest.mark.parametrize("provider", BACKENDS)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 
 import jwt
 import openai
@@ -13,7 +12,8 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.support import sdk_client
+from tests.chatdata import collect_tool_calls, stream_with_usage, streamed_text
+from tests.support import mock_client, mock_host, scenario_id
 
 REGION = "us-east5"
 
@@ -47,14 +47,17 @@ def service_account(mockctl, rsa_key, sid: str, register: bool = True, **overrid
 
 
 def client(gateway, mockctl, sid: str, account: dict | None = None, key: str = "unused", **switches):
-    headers = {
-        "x-portkey-custom-host": mockctl.base(id=sid, **switches).removesuffix("/v1"),
-        "x-portkey-vertex-region": REGION,
-        "x-portkey-vertex-project-id": "option-project",
-    }
+    headers = {"x-portkey-vertex-region": REGION, "x-portkey-vertex-project-id": "option-project"}
     if account is not None:
         headers["x-portkey-vertex-service-account-json"] = json.dumps(account)
-    return sdk_client(gateway, "vertex-ai", key=key, **headers)
+    c, _ = mock_client(gateway, mockctl, "vertex-ai", key=key, path="", headers=headers, sid=sid, **switches)
+    return c
+
+
+def account_client(gateway, mockctl, rsa_key, **switches):
+    """A client authenticated by a registered service account, under a fresh scenario id; returns it and the id."""
+    sid = scenario_id()
+    return client(gateway, mockctl, sid, service_account(mockctl, rsa_key, sid), **switches), sid
 
 
 def model_requests(mockctl, sid: str) -> list[dict]:
@@ -66,15 +69,14 @@ def token_requests(mockctl, sid: str) -> list[dict]:
 
 
 def test_service_account_token_is_fetched_once_and_reused(gateway, mockctl, rsa_key) -> None:
-    sid = uuid.uuid4().hex[:10]
-    c = client(gateway, mockctl, sid, service_account(mockctl, rsa_key, sid))
+    c, sid = account_client(gateway, mockctl, rsa_key)
     first = c.chat.completions.create(model="gemini-2.5-flash", messages=[{"role": "user", "content": "one"}])
     streamed = list(
         c.chat.completions.create(model="gemini-2.5-flash", stream=True, messages=[{"role": "user", "content": "two"}])
     )
     claude = c.chat.completions.create(model="claude-sonnet-4-5", messages=[{"role": "user", "content": "three"}])
     assert first.choices[0].message.content == "echo: one"
-    assert "".join(ch.choices[0].delta.content or "" for ch in streamed if ch.choices) == "echo: two"
+    assert streamed_text(streamed) == "echo: two"
     assert claude.choices[0].message.content == "echo: three"
     tokens = token_requests(mockctl, sid)
     assert len(tokens) == 1
@@ -94,23 +96,15 @@ def test_service_account_token_is_fetched_once_and_reused(gateway, mockctl, rsa_
 
 
 def test_claude_on_vertex_text_and_stream(gateway, mockctl, rsa_key) -> None:
-    sid = uuid.uuid4().hex[:10]
-    c = client(gateway, mockctl, sid, service_account(mockctl, rsa_key, sid))
+    c, sid = account_client(gateway, mockctl, rsa_key)
     reply = c.chat.completions.create(
         model="anthropic.claude-sonnet-4-5@20250929",
         messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello Claude"}],
     )
     assert reply.choices[0].message.content == "echo: Hello Claude"
     assert reply.choices[0].finish_reason == "stop"
-    chunks = list(
-        c.chat.completions.create(
-            model="anthropic.claude-sonnet-4-5@20250929",
-            stream=True,
-            stream_options={"include_usage": True},
-            messages=[{"role": "user", "content": "stream Claude"}],
-        )
-    )
-    assert "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices) == "echo: stream Claude"
+    chunks = stream_with_usage(c, "anthropic.claude-sonnet-4-5@20250929", "stream Claude")
+    assert streamed_text(chunks) == "echo: stream Claude"
     assert chunks[-2].choices[0].finish_reason == "stop"
     assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens > 0
     plain, streamed = model_requests(mockctl, sid)
@@ -124,38 +118,25 @@ def test_claude_on_vertex_text_and_stream(gateway, mockctl, rsa_key) -> None:
 
 
 def test_claude_on_vertex_parallel_tool_calls_streamed(gateway, mockctl, rsa_key) -> None:
-    sid = uuid.uuid4().hex[:10]
-    c = client(gateway, mockctl, sid, service_account(mockctl, rsa_key, sid), tool_calls=2)
+    c, _ = account_client(gateway, mockctl, rsa_key, tool_calls=2)
     tools = [
         {"type": "function", "function": {"name": n, "parameters": {"type": "object", "properties": {}}}}
         for n in ("get_weather", "get_time")
     ]
-    calls: dict[int, dict] = {}
-    for chunk in c.chat.completions.create(
-        model="claude-sonnet-4-5", stream=True, tools=tools, messages=[{"role": "user", "content": "both"}]
-    ):
-        for delta in chunk.choices[0].delta.tool_calls or []:
-            entry = calls.setdefault(delta.index, {"id": None, "arguments": ""})
-            entry["id"] = delta.id or entry["id"]
-            entry["arguments"] += (delta.function.arguments or "") if delta.function else ""
+    calls, _ = collect_tool_calls(
+        c.chat.completions.create(
+            model="claude-sonnet-4-5", stream=True, tools=tools, messages=[{"role": "user", "content": "both"}]
+        )
+    )
     assert sorted(calls) == [0, 1]
     assert [calls[i]["id"] for i in (0, 1)] == ["toolu_vrtx_0", "toolu_vrtx_1"]
     assert [json.loads(calls[i]["arguments"]) for i in (0, 1)] == [{"city": "city-0"}, {"city": "city-1"}]
 
 
 def test_gemini_on_vertex_stream_with_usage(gateway, mockctl, rsa_key) -> None:
-    sid = uuid.uuid4().hex[:10]
-    c = client(gateway, mockctl, sid, service_account(mockctl, rsa_key, sid), chunks=3)
-    chunks = list(
-        c.chat.completions.create(
-            model="google.gemini-2.5-pro",
-            stream=True,
-            stream_options={"include_usage": True},
-            messages=[{"role": "user", "content": "stream Gemini"}],
-            extra_body={"labels": {"team": "search"}},
-        )
-    )
-    assert "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices) == "echo: stream Gemini"
+    c, sid = account_client(gateway, mockctl, rsa_key, chunks=3)
+    chunks = stream_with_usage(c, "google.gemini-2.5-pro", "stream Gemini", extra_body={"labels": {"team": "search"}})
+    assert streamed_text(chunks) == "echo: stream Gemini"
     assert chunks[-2].choices[0].finish_reason == "stop"
     assert chunks[-1].choices == [] and chunks[-1].usage.prompt_tokens > 0
     (received,) = model_requests(mockctl, sid)
@@ -165,8 +146,7 @@ def test_gemini_on_vertex_stream_with_usage(gateway, mockctl, rsa_key) -> None:
 
 
 def test_gemini_on_vertex_incomplete_stream_ends_with_an_error_event(gateway, mockctl, rsa_key) -> None:
-    sid = uuid.uuid4().hex[:10]
-    c = client(gateway, mockctl, sid, service_account(mockctl, rsa_key, sid), error_after=2)
+    c, _ = account_client(gateway, mockctl, rsa_key, error_after=2)
     with pytest.raises(openai.APIError, match="overloaded"):
         list(
             c.chat.completions.create(
@@ -176,8 +156,7 @@ def test_gemini_on_vertex_incomplete_stream_ends_with_an_error_event(gateway, mo
 
 
 def test_embeddings_on_predict(gateway, mockctl, rsa_key) -> None:
-    sid = uuid.uuid4().hex[:10]
-    c = client(gateway, mockctl, sid, service_account(mockctl, rsa_key, sid))
+    c, sid = account_client(gateway, mockctl, rsa_key)
     result = c.embeddings.create(model="text-embedding-005", input=["alpha", "beta gamma"], dimensions=12)
     assert [len(d.embedding) for d in result.data] == [12, 12]
     assert result.usage.prompt_tokens > 0
@@ -191,7 +170,7 @@ def test_embeddings_on_predict(gateway, mockctl, rsa_key) -> None:
 
 
 def test_an_access_token_as_the_api_key(gateway, mockctl, rsa_key) -> None:
-    sid = uuid.uuid4().hex[:10]
+    sid = scenario_id()
     account = service_account(mockctl, rsa_key, sid)
     issued = int(time.time())
     assertion = jwt.encode(
@@ -220,10 +199,10 @@ def test_an_access_token_as_the_api_key(gateway, mockctl, rsa_key) -> None:
 
 
 def test_options_from_a_config(gateway, mockctl, rsa_key) -> None:
-    sid = uuid.uuid4().hex[:10]
+    sid = scenario_id()
     config = {
         "provider": "vertex-ai",
-        "custom_host": mockctl.base(id=sid).removesuffix("/v1"),
+        "custom_host": mock_host(mockctl, "", id=sid),
         "vertex_region": "global",
         "vertex_project_id": "cfg-project",
         "vertex_service_account_json": service_account(mockctl, rsa_key, sid, project_id=""),
@@ -241,7 +220,7 @@ def test_options_from_a_config(gateway, mockctl, rsa_key) -> None:
 
 
 def test_token_endpoint_refusal_is_an_authentication_error(gateway, mockctl, rsa_key) -> None:
-    sid = uuid.uuid4().hex[:10]
+    sid = scenario_id()
     unknown = service_account(mockctl, rsa_key, sid, register=False)
     c = client(gateway, mockctl, sid, unknown)
     with pytest.raises(
@@ -252,7 +231,7 @@ def test_token_endpoint_refusal_is_an_authentication_error(gateway, mockctl, rsa
 
 
 def test_token_endpoint_outage_is_a_502(gateway, mockctl, rsa_key) -> None:
-    sid = uuid.uuid4().hex[:10]
+    sid = scenario_id()
     account = service_account(mockctl, rsa_key, sid, token_uri=f"{mockctl.url}/s/id={sid},status=500/oauth2/token")
     c = client(gateway, mockctl, sid, account)
     with pytest.raises(openai.InternalServerError, match="could not obtain an access token") as caught:
@@ -261,7 +240,7 @@ def test_token_endpoint_outage_is_a_502(gateway, mockctl, rsa_key) -> None:
 
 
 def test_a_private_token_uri_is_refused(gateway, mockctl, rsa_key) -> None:
-    sid = uuid.uuid4().hex[:10]
+    sid = scenario_id()
     account = service_account(mockctl, rsa_key, sid, token_uri="http://169.254.169.254/token")
     c = client(gateway, mockctl, sid, account)
     with pytest.raises(openai.AuthenticationError, match="token_uri is not allowed"):
@@ -269,14 +248,13 @@ def test_a_private_token_uri_is_refused(gateway, mockctl, rsa_key) -> None:
 
 
 def test_vertex_errors_keep_status_and_message(gateway, mockctl, rsa_key) -> None:
-    sid = uuid.uuid4().hex[:10]
-    c = client(gateway, mockctl, sid, service_account(mockctl, rsa_key, sid), status=429)
+    c, _ = account_client(gateway, mockctl, rsa_key, status=429)
     with pytest.raises(openai.RateLimitError, match="vertex-ai error: mock failure 429"):
         c.chat.completions.create(model="claude-sonnet-4-5", messages=[{"role": "user", "content": "x"}])
 
 
 def test_a_foreign_token_is_rejected_by_the_mock(gateway, mockctl) -> None:
-    sid = uuid.uuid4().hex[:10]
+    sid = scenario_id()
     c = client(gateway, mockctl, sid, key="ya29.not-issued")
     with pytest.raises(openai.AuthenticationError, match="vertex-ai error: Request had invalid authentication"):
         c.chat.completions.create(model="gemini-2.5-flash", messages=[{"role": "user", "content": "x"}])
