@@ -106,8 +106,8 @@ def _event_count(doc: dict[str, Any], data: bytes) -> int:
 
 def sse_decode_us_per_event() -> float:
     """Return the cost per event of decoding an OpenAI SSE stream, which pass-through also pays."""
-    from gateway.sse import SSEDecoder
-    from gateway.streams import to_stream_events
+    from gateway.streaming.sse import SSEDecoder
+    from gateway.streaming.translation import to_stream_events
 
     chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m"}
     frames = [

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from gateway.endpoint import dispatch, json_call
-from gateway.uploads import bare_call
-from translators import endpoint_schemas
+from gateway.web.calls import dispatch, json_call
+from gateway.web.upload_calls import bare_call
+from translators.formats import endpoint_schemas
 
 bp = Blueprint("batches", __name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from gateway.endpoint import dispatch, json_call
-from translators import schemas
+from gateway.web.calls import dispatch, json_call
+from translators.formats import schemas
 
 bp = Blueprint("chat", __name__)
 

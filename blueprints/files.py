@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from gateway.endpoint import dispatch
-from gateway.uploads import bare_call, upload_call
+from gateway.web.calls import dispatch
+from gateway.web.upload_calls import bare_call, upload_call
 
 bp = Blueprint("files", __name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from gateway import __version__
-from gateway.endpoint import json_response
-from gateway.state import current_state
+from gateway.web.calls import json_response
+from gateway.web.state import current_state
 
 bp = Blueprint("health", __name__)
 

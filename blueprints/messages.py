@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from gateway.endpoint import dispatch
-from gateway.messages_endpoint import messages_call
+from gateway.web.calls import dispatch
+from gateway.web.messages_calls import messages_call
 
 bp = Blueprint("messages", __name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from gateway.endpoint import dispatch, stream_call
+from gateway.web.calls import dispatch, stream_call
 
 bp = Blueprint("models", __name__)
 

@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response
 
-from gateway.endpoint import dispatch, stream_call
+from gateway.web.calls import dispatch, stream_call
 
 bp = Blueprint("proxy", __name__)
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from gateway import realtime
-from gateway.endpoint import request_headers, request_options
-from gateway.state import current_state
+from gateway.realtime import session as realtime
+from gateway.web.calls import request_headers, request_options
+from gateway.web.state import current_state
 
 bp = Blueprint("realtime", __name__)
 

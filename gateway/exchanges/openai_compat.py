@@ -1,0 +1,114 @@
+"""Exchange with an OpenAI-compatible provider: the client's bytes out, the provider's bytes back.
+
+The body is forwarded unchanged unless override params or a ``developer`` role require a
+rewrite; responses and streams are relayed as they are, errors are re-wrapped in OpenAI's
+envelope with the provider's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from gateway.core.options import upstream_response_headers
+from gateway.core.outcomes import gateway_exception, provider_failure, without_type
+from gateway.core.result import Result
+from gateway.routing.compiler import Leaf
+from gateway.streaming.client_formats import OpenAIChunks
+from gateway.streaming.relay import UpstreamEvents
+from gateway.streaming.translation import OpenAIEncoder, relay_result, translated_result
+from gateway.transport.client import Timeout, UpstreamResponse
+from translators.openai import compat as openai_translator
+from translators.registry import ENDPOINT_PATHS
+
+if TYPE_CHECKING:
+    from gateway.pipeline.caller import LeafCaller
+
+
+def provider_headers(caller: "LeafCaller", leaf: Leaf, base: dict[str, str]) -> dict[str, str]:
+    """Add auth, static and forwarded headers to ``base``; names compared case-insensitively, later wins."""
+    headers = base
+    for name, value in openai_translator.request_headers(leaf.spec, leaf.api_key, leaf.options).items():
+        headers[name.lower()] = value
+    if caller.call.method in ("GET", "HEAD"):
+        headers.pop("content-type", None)
+    return outgoing_headers(caller, leaf, headers)
+
+
+def outgoing_headers(caller: "LeafCaller", leaf: Leaf, headers: Mapping[str, str]) -> dict[str, str]:
+    """Return ``headers`` with lower-case names plus the client headers named in ``forward_headers`` (they win)."""
+    out = {name.lower(): value for name, value in headers.items()}
+    if leaf.forward_headers:
+        for name, value in caller.call.headers:
+            if name.lower() in leaf.forward_headers:
+                out[name.lower()] = value
+    return out
+
+
+def relayed_headers(response: UpstreamResponse) -> list[tuple[str, str]]:
+    """The provider's response headers fit to relay."""
+    return upstream_response_headers(response.headers.items())
+
+
+def openai_failure(leaf: Leaf, response: UpstreamResponse, relayed: list[tuple[str, str]]) -> Result:
+    """Return an OpenAI-format provider's error answer, re-wrapped with the provider's name."""
+    content_type = response.headers.get("content-type", "")
+    payload = openai_translator.error_envelope(leaf.provider, response.status_code, response.content, content_type)
+    response.close()
+    return provider_failure(leaf, response.status_code, payload, without_type(relayed))
+
+
+class CompatExchange:
+    """An OpenAI-format request to an OpenAI-compatible provider."""
+
+    method = "POST"
+
+    def __init__(self, caller: "LeafCaller", leaf: Leaf, url: str, headers: dict[str, str], body: Any) -> None:
+        self.caller = caller
+        self.leaf = leaf
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.stream = caller.call.stream
+
+    @classmethod
+    def prepare(cls, caller: "LeafCaller", leaf: Leaf) -> "CompatExchange | Result":
+        """Build the exchange, or the gateway error that prevents it."""
+        call = caller.call
+        fn = call.unified_fn
+        if not leaf.spec.serves(fn):
+            return gateway_exception(leaf, 400, f"{fn} is not supported by {leaf.provider}")
+        url = (leaf.custom_host or leaf.spec.base_url) + ENDPOINT_PATHS.get(fn, call.path)
+        headers = provider_headers(caller, leaf, {"content-type": "application/json"})
+        body = openai_translator.request_body(leaf.spec, call.body, call.raw, leaf.override_params)
+        return cls(caller, leaf, url, headers, body)
+
+    def handle(self, response: UpstreamResponse, timeout: Timeout) -> Result:
+        """Relay the provider's answer."""
+        leaf = self.leaf
+        relayed = relayed_headers(response)
+        content_type = response.headers.get("content-type", "")
+        if response.status_code >= 400:
+            return openai_failure(leaf, response, relayed)
+        if self.stream and content_type.startswith("text/event-stream"):
+            return openai_stream_result(self.caller, leaf, response, without_type(relayed), timeout)
+        return Result(
+            response.status_code,
+            without_type(relayed),
+            body=response.content,
+            content_type=content_type or "application/json",
+            provider=leaf.provider,
+            path=leaf.path,
+        )
+
+
+def openai_stream_result(
+    caller: "LeafCaller", leaf: Leaf, response: UpstreamResponse, headers: list[tuple[str, str]], timeout: Timeout
+) -> Result:
+    """An OpenAI-format upstream stream: relayed byte for byte, or re-encoded (other client formats, observed)."""
+    if caller.relays_bytes:
+        return relay_result(caller, leaf, response, headers, timeout, OpenAIEncoder(leaf.provider).error)
+    source = UpstreamEvents(response, timeout.read)
+    return translated_result(
+        caller, leaf, response, source, headers, timeout, OpenAIChunks(), caller.encoder(leaf.provider)
+    )

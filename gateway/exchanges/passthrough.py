@@ -1,0 +1,76 @@
+"""Exchange for the generic ``/v1/*`` route: any method, bodies streamed both ways, errors raw."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import urllib3
+
+from gateway.core.options import forwardable_request_headers
+from gateway.core.outcomes import gateway_exception, stream_headers, without_type
+from gateway.core.result import Result
+from gateway.exchanges.openai_compat import provider_headers, relayed_headers
+from gateway.routing.compiler import Leaf
+from gateway.transport.client import Timeout, UpstreamResponse
+from translators.openai import compat as openai_translator
+
+if TYPE_CHECKING:
+    from gateway.pipeline.caller import LeafCaller
+
+log = logging.getLogger("gateway.exchanges.passthrough")
+
+
+class ProxyExchange:
+    """Forward the client's request to ``<provider base URL><path>?<query>``."""
+
+    stream = True
+
+    def __init__(self, leaf: Leaf, method: str, url: str, headers: dict[str, str], body: Any) -> None:
+        self.leaf = leaf
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+
+    @classmethod
+    def prepare(cls, caller: "LeafCaller", leaf: Leaf) -> "ProxyExchange | Result":
+        """Build the exchange, or the gateway error that prevents it."""
+        call = caller.call
+        base = leaf.custom_host or leaf.spec.base_url
+        if not base:
+            return gateway_exception(leaf, 400, f"{leaf.provider} needs a custom host for pass-through requests")
+        url = base + call.path + (f"?{call.query}" if call.query else "")
+        headers = provider_headers(caller, leaf, dict(forwardable_request_headers(call.headers)))
+        if call.body is not None:
+            body = openai_translator.request_body(leaf.spec, call.body, call.raw, leaf.override_params)
+        else:
+            body = call.stream_body
+        return cls(leaf, call.method, url, headers, body)
+
+    def handle(self, response: UpstreamResponse, timeout: Timeout) -> Result:
+        """Relay status, headers and body as they arrive."""
+        leaf = self.leaf
+        relayed = relayed_headers(response)
+        content_type = response.headers.get("content-type", "")
+
+        def body() -> Iterator[bytes]:
+            try:
+                yield from response.iter_content()
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                log.info("proxy body from %s ended early: %s", leaf.provider, exc.__class__.__name__)
+            finally:
+                response.close()
+
+        headers = stream_headers(relayed) if content_type.startswith("text/event-stream") else without_type(relayed)
+        origin = leaf.provider if response.status_code >= 400 else None
+        return Result(
+            response.status_code,
+            headers,
+            stream=body(),
+            content_type=content_type,
+            provider=leaf.provider,
+            path=leaf.path,
+            error_origin=origin,
+        )

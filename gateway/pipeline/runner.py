@@ -1,0 +1,264 @@
+"""Call one target with its guardrails and cache around the provider call.
+
+Order, per target: input hooks (a denial is a 446 before the provider is called; mutators
+rewrite the request), cache lookup (``HIT`` / ``SEMANTIC HIT`` answers without calling the
+provider; a streaming request gets the stored answer replayed as a stream), the provider call
+with retries, output hooks (446 on denial, 246 when a non-denying hook failed, mutators
+rewrite the answer), then the cache store (2xx answers only). For streams, output hooks and
+the cache see the answer rebuilt from its chunks when the provider completes; a denial ends
+the stream with an error event. With strict OpenAI compliance off, a stream whose input hooks
+ran starts with a ``hook_results`` event (as the reference does).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from gateway.cache.policy import CACHEABLE, CachePolicy, cache_key, entry, read_entry, replay_chunks, scope_of
+from gateway.cache.semantic import embed
+from gateway.core.call import Call
+from gateway.core.errors import ProviderError
+from gateway.core.outcomes import STREAM_HEADERS
+from gateway.core.result import Result, json_result
+from gateway.guardrails.contract import AFTER, BEFORE, HookContext
+from gateway.guardrails.hooks import HOOK_FNS, denied_body, run_hooks
+from gateway.pipeline.caller import LeafCaller
+from gateway.pipeline.observed import ObservedEncoder
+from gateway.routing.compiler import Leaf
+from gateway.streaming.translation import OpenAIEncoder
+from translators.base import include_usage
+
+if TYPE_CHECKING:
+    from gateway.web.state import GatewayState
+
+log = logging.getLogger("gateway.pipeline.runner")
+
+
+class LeafRunner:
+    """Call leaves for one request, with guardrails and caching."""
+
+    def __init__(self, state: "GatewayState", call: Call) -> None:
+        self.state = state
+        self.call = call
+
+    def __call__(self, leaf: Leaf) -> Result:
+        call = self.call
+        caller = LeafCaller(self.state, call)
+        if not (leaf.before_hooks or leaf.after_hooks or leaf.cache):
+            return caller(leaf)
+        hook_results: dict[str, Any] = {}
+        failed = False
+        if leaf.before_hooks and call.fn in HOOK_FNS:
+            context = HookContext(
+                BEFORE, call.fn, self._request(leaf), None, call.options.metadata, leaf.provider, dict(call.headers)
+            )
+            run = run_hooks(leaf.before_hooks, context, self.state.check_io)
+            hook_results["before_request_hooks"] = run.results
+            if run.denied:
+                return json_result(
+                    446, denied_body(hook_results), provider=leaf.provider, path=leaf.path, error_origin="gateway"
+                )
+            failed = run.failed
+            if run.request is not None:  # a mutator rewrote the request: send the rewritten chat body
+                caller.call = replace(call, body=run.request, raw=None, client_raw=None)
+                caller.native_formats = False
+        policy = CachePolicy.parse(leaf.cache) if call.unified_fn in CACHEABLE or call.fn in CACHEABLE else None
+        lookup = _Lookup(self.state, caller.call, leaf, policy) if policy is not None else None
+        if lookup is not None:
+            hit = lookup.find()
+            if hit is not None:
+                return self._with_hooks(hit, hook_results, failed, leaf.strict)
+        after = leaf.after_hooks if call.fn in HOOK_FNS and call.fn != "embed" else []
+        if after or lookup is not None:  # hooks and the cache read and store answers in OpenAI chat terms
+            caller.native_formats = False
+        if caller.call.stream and (after or lookup is not None):
+            store = lookup if not failed else None  # an answer to a request that failed a check is not cached
+            caller.observer = lambda encoder: ObservedEncoder(encoder, self._on_stream_done(caller, leaf, store))
+        result = caller(leaf)
+        if lookup is not None:
+            result.cache_status = lookup.status
+        if not result.ok:
+            return result
+        if result.stream is not None:  # 246 on a failed input check; hook results as a first event
+            return self._with_hooks(result, hook_results, failed, leaf.strict)
+        body = _json(result)
+        if after and isinstance(body, dict):
+            context = HookContext(
+                AFTER, call.fn, self._request(leaf), body, call.options.metadata, leaf.provider, dict(call.headers)
+            )
+            run = run_hooks(after, context, self.state.check_io)
+            hook_results["after_request_hooks"] = run.results
+            if run.denied:
+                return json_result(
+                    446, denied_body(hook_results), provider=leaf.provider, path=leaf.path, error_origin="gateway"
+                )
+            failed = failed or run.failed
+            if run.response is not None:
+                body = run.response
+                result.body = orjson.dumps(body)
+        if lookup is not None and result.status == 200 and isinstance(body, dict) and not failed:
+            lookup.store(body, leaf.provider)
+        return self._with_hooks(result, hook_results, failed, leaf.strict)
+
+    def _request(self, leaf: Leaf) -> dict[str, Any]:
+        body = dict(self.call.body or {})
+        body.update(leaf.override_params)
+        return body
+
+    def _with_hooks(self, result: Result, hook_results: dict[str, Any], failed: bool, strict: bool) -> Result:
+        if failed and result.status == 200:
+            result.status = 246
+        hook_results = {event: results for event, results in hook_results.items() if results}
+        if result.stream is not None:
+            before = hook_results.get("before_request_hooks")
+            if before and not strict:  # the reference's non-strict extra: the input verdicts lead the stream
+                payload = orjson.dumps({"hook_results": {"before_request_hooks": before}})
+                named = b"event: hook_results\n" if self.call.fn == "messages" else b""
+                result.stream = _prefixed(named + b"data: " + payload + b"\n\n", result.stream)
+            return result
+        if hook_results and result.body is not None:
+            body = _json(result)
+            if isinstance(body, dict):
+                body["hook_results"] = hook_results
+                result.body = orjson.dumps(body)
+        return result
+
+    def _on_stream_done(self, caller: LeafCaller, leaf: Leaf, lookup: "_Lookup | None"):
+        def done(completion: dict[str, Any]) -> str | None:
+            after = leaf.after_hooks if self.call.fn in HOOK_FNS and self.call.fn != "embed" else []
+            if after:
+                context = HookContext(
+                    AFTER,
+                    self.call.fn,
+                    self._request(leaf),
+                    completion,
+                    self.call.options.metadata,
+                    leaf.provider,
+                    dict(self.call.headers),
+                )
+                run = run_hooks(after, context, self.state.check_io)
+                if run.denied:
+                    return "the answer was denied by an output guardrail"
+                if run.failed:
+                    return None
+            if lookup is not None:
+                lookup.store(completion, leaf.provider)
+            return None
+
+        return done
+
+
+def _prefixed(first: bytes, stream: Iterator[bytes]) -> Iterator[bytes]:
+    """Yield ``first``, then ``stream``; closing this closes ``stream`` (and so the upstream)."""
+    try:
+        yield first
+        yield from stream
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
+
+
+def _json(result: Result) -> Any:
+    try:
+        return orjson.loads(result.body) if result.body else None
+    except orjson.JSONDecodeError:
+        return None
+
+
+class _Lookup:
+    """One request's cache lookup and store for one target."""
+
+    def __init__(self, state: "GatewayState", call: Call, leaf: Leaf, policy: CachePolicy) -> None:
+        self.state = state
+        self.call = call
+        self.leaf = leaf
+        self.policy = policy
+        body = dict(call.body or {})
+        body.update(leaf.override_params)
+        self.scope = scope_of(
+            leaf.provider,
+            leaf.custom_host or leaf.spec.base_url,
+            leaf.api_key,
+            leaf.options,
+            call.options.cache_namespace,
+        )
+        self.key = cache_key(call.unified_fn, self.scope, body)
+        self.semantic = policy.mode == "semantic"
+        self.status = "REFRESH" if call.options.cache_force_refresh else ("SEMANTIC MISS" if self.semantic else "MISS")
+        self.vector: Any = None
+        self.semantic_scope = f"{self.scope}:{call.unified_fn}:{body.get('model', '')}"
+
+    def find(self) -> Result | None:
+        """Return a cached answer, or None (and remember what to store later)."""
+        if self.call.options.cache_force_refresh:
+            return None
+        raw = self.state.cache.get(self.key)
+        status = "HIT"
+        if raw is None and self.semantic:
+            try:
+                self.vector = self._embed()
+            except ProviderError as error:
+                log.warning("semantic cache lookup skipped: %s", error.message)
+                return None
+            nearest = self.state.semantic.nearest(self.semantic_scope, self.vector, self.policy.threshold)
+            if nearest is not None:
+                raw = self.state.cache.get(nearest[0])
+                status = "SEMANTIC HIT"
+        stored = read_entry(raw) if raw is not None else None
+        if stored is None:
+            return None
+        provider, body = stored
+        return self._replay(body, provider, status)
+
+    def _replay(self, body: dict[str, Any], provider: str, status: str) -> Result:
+        leaf, call = self.leaf, self.call
+        if call.stream and body.get("object") in ("chat.completion", "text_completion"):
+            encoder = call.format.encoder(provider) if call.format is not None else OpenAIEncoder(provider)
+            chunks = replay_chunks(body, include_usage(call.body or {}) or call.format is not None)
+            stream = iter([encoder.chunks(chunks) + encoder.done()])
+            return Result(
+                200,
+                list(STREAM_HEADERS),
+                stream=stream,
+                content_type="text/event-stream",
+                provider=provider,
+                path=leaf.path,
+                cache_status=status,
+            )
+        return Result(200, [], body=orjson.dumps(body), provider=provider, path=leaf.path, cache_status=status)
+
+    def store(self, body: dict[str, Any], provider: str) -> None:
+        """Keep a successful answer (and its prompt vector in semantic mode)."""
+        ttl = self.policy.max_age
+        self.state.cache.set(self.key, entry(body, provider), ttl)
+        if self.semantic:
+            try:
+                vector = self.vector if self.vector is not None else self._embed()
+                self.state.semantic.add(self.semantic_scope, vector, self.key, ttl)
+            except ProviderError as error:
+                log.warning("semantic cache store skipped: %s", error.message)
+
+    def _embed(self) -> Any:
+        if self.policy.embedding:  # from the client's config: its custom host is SSRF-checked
+            return embed(self.state, self.policy.embedding, self._prompt(), untrusted=True)
+        return embed(self.state, self.state.settings.semantic_embedding, self._prompt(), untrusted=False)
+
+    def _prompt(self) -> str:
+        body = self.call.body or {}
+        if self.call.unified_fn == "complete":
+            return str(body.get("prompt", ""))
+        if self.call.unified_fn == "embed":
+            return str(body.get("input", ""))
+        lines = []
+        for message in body.get("messages") or []:
+            content = message.get("content")
+            if isinstance(content, list):
+                content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+            lines.append(f"{message.get('role')}: {content or ''}")
+        return "\n".join(lines)

@@ -1,0 +1,124 @@
+"""Assemble the gateway's endpoint blueprints into one mountable parent blueprint.
+
+The parent carries the error handlers, so the host app's own error pages stay untouched.
+When it is registered under a prefix it also answers unknown paths below that prefix with
+a JSON 404 (registered at the root, it leaves the host's 404 page alone).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from flask import Blueprint, Response, request
+from flask.blueprints import BlueprintSetupState
+from werkzeug.exceptions import HTTPException
+
+from gateway.core.errors import GatewayError, ProviderError, Unauthorized
+from gateway.web.calls import error_response, json_response, trace_id
+from gateway.web.state import current_state
+
+log = logging.getLogger("gateway")
+
+
+def not_found_response() -> Response:
+    """Return the gateway's JSON 404."""
+    return json_response(
+        {"status": "failure", "message": "Not Found", "ok": False}, 404, [("x-portkey-error-origin", "gateway")]
+    )
+
+
+def _http_error(exc: HTTPException) -> Response:
+    if exc.code == 404:
+        return not_found_response()
+    code = exc.code or 500
+    message = exc.description or exc.name
+    if code == 413:
+        message = "Request body is too large"
+    return error_response(GatewayError(message, status_code=code))
+
+
+def _unexpected(exc: Exception) -> Response:
+    log.exception("unhandled error serving a gateway request (trace id %s)", trace_id())
+    return error_response(GatewayError("Something went wrong", status_code=500))
+
+
+def _catch_all(path: str) -> Response:
+    return not_found_response()
+
+
+def _add_catch_all(state: BlueprintSetupState) -> None:
+    if state.url_prefix and state.url_prefix.strip("/"):
+        state.add_url_rule("/<path:path>", "not_found", _catch_all, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+
+
+def _check_gateway_key() -> Response | None:
+    """Require one of ``GATEWAY_API_KEYS`` in ``x-portkey-api-key`` (health checks exempt), when keys are set."""
+    keys = current_state().settings.api_keys
+    if not keys or (request.blueprint or "").endswith(".health"):
+        return None
+    offered = (request.headers.get("x-portkey-api-key") or "").encode()
+    if any(hmac.compare_digest(offered, key.encode()) for key in keys):
+        return None
+    return error_response(Unauthorized("A valid gateway key is required in x-portkey-api-key", code="invalid_api_key"))
+
+
+def make_blueprint(name: str = "gateway") -> Blueprint:
+    """Return a blueprint serving every gateway route; register it with any ``url_prefix``.
+
+    The app must also be initialised with ``Gateway().init_app(app)``; registering the
+    blueprint does that automatically when it has not been done.
+    """
+    from blueprints import (
+        audio,
+        batches,
+        chat,
+        completions,
+        embeddings,
+        files,
+        fine_tuning,
+        health,
+        images,
+        messages,
+        models,
+        moderations,
+        proxy,
+        realtime,
+        responses,
+    )
+
+    parent = Blueprint(name, __name__)
+    children = (
+        health,
+        chat,
+        completions,
+        embeddings,
+        messages,
+        responses,
+        images,
+        audio,
+        files,
+        batches,
+        fine_tuning,
+        moderations,
+        realtime,
+        models,
+        proxy,
+    )
+    for child in (module.bp for module in children):
+        parent.register_blueprint(child)
+    parent.register_error_handler(GatewayError, error_response)
+    parent.register_error_handler(ProviderError, error_response)
+    parent.register_error_handler(HTTPException, _http_error)
+    parent.register_error_handler(Exception, _unexpected)
+    parent.before_request(_check_gateway_key)
+    parent.record(_add_catch_all)
+    parent.record_once(_ensure_initialised)
+    return parent
+
+
+def _ensure_initialised(state: BlueprintSetupState) -> None:
+    from gateway.web.extension import Gateway
+
+    if "gateway" not in state.app.extensions:
+        Gateway().init_app(state.app)

@@ -1,0 +1,232 @@
+"""Turn Flask requests into ``Call`` objects and routing results into Flask responses.
+
+Blueprints stay thin: ``json_call`` reads, parses and validates a JSON body (400 with the
+parse position or the bad field's path, 413 over the size limit), ``dispatch`` compiles the
+routing plan and routes the call, and ``render`` builds the response with the gateway's
+``x-portkey-*`` headers. Responses are serialised with orjson, never through the host
+app's JSON provider.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from flask import Response, request
+from marshmallow import Schema
+
+from gateway.core.call import OPENAI, Call
+from gateway.core.errors import BadRequest, GatewayError, PayloadTooLarge, ProviderError
+from gateway.core.options import RequestOptions, new_trace_id, parse_request_headers
+from gateway.core.result import Result
+from gateway.routing.compiler import compile_plan
+from gateway.routing.router import Router
+from gateway.transport.bodies import ChunkedStream, SizedStream
+from gateway.web.state import GatewayState, current_state
+from translators.formats import messages as messages_api
+from translators.formats.schemas import validate
+
+JSON_TYPES = ("application/json",)
+BODY_TYPES = ("application/json", "multipart/form-data", "audio/")
+
+
+def check_content_type(allowed: tuple[str, ...] = BODY_TYPES) -> None:
+    """Reject a request whose declared content type the route does not take."""
+    ctype = (request.content_type or "").lower()
+    if ctype and not ctype.startswith(allowed):
+        raise BadRequest("Invalid content type passed", param="content-type", code="invalid_content_type")
+
+
+def read_json_body(limit: int) -> tuple[bytes, dict[str, Any]]:
+    """Read and parse the JSON object body; raise 400/413 on problems."""
+    check_content_type(JSON_TYPES)
+    length = request.content_length
+    if length is not None and length > limit:
+        raise PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes", code="body_too_large")
+    if length is not None:
+        raw = request.stream.read(length)
+    else:  # chunked upload: read in blocks up to the limit
+        blocks, size = [], 0
+        while size <= limit:
+            block = request.stream.read(64 * 1024)
+            if not block:
+                break
+            blocks.append(block)
+            size += len(block)
+        if size > limit:
+            raise PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes", code="body_too_large")
+        raw = b"".join(blocks)
+    if not raw:
+        raise BadRequest("Request body is empty; a JSON object is required", code="invalid_json")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"Invalid JSON in request body: {exc}", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise BadRequest("Request body must be a JSON object", code="invalid_json")
+    return raw, body
+
+
+def request_headers() -> list[tuple[str, str]]:
+    """Return the request's headers once, as a list (Werkzeug rebuilds them on every iteration)."""
+    return list(request.headers.items())
+
+
+def request_options(headers: list[tuple[str, str]]) -> RequestOptions:
+    """Parse the request's gateway headers and remember its trace id for error responses."""
+    options = parse_request_headers(headers)
+    request.environ["gateway.trace_id"] = options.trace_id
+    return options
+
+
+def validated_body(limit: int, schema: Schema | None, label: str = "Invalid request body: ") -> tuple[bytes, Any]:
+    """Read the JSON body and validate it; raise a 400 naming the bad field (``label`` starts the message)."""
+    raw, body = read_json_body(limit)
+    problem = validate(schema, body) if schema is not None else None
+    if problem is not None:
+        path, message = problem
+        raise BadRequest(
+            f"{label}{path}: {message}" if path else message, param=path or None, code="invalid_request_body"
+        )
+    return raw, body
+
+
+def json_call(fn: str, path: str, schema: Schema | None, *, api_format: str = OPENAI) -> Call:
+    """Build a validated ``Call`` for the JSON endpoint at ``path`` (relative to ``/v1``)."""
+    state = current_state()
+    headers = request_headers()
+    options = request_options(headers)
+    raw, body = validated_body(state.settings.max_json_bytes, schema)
+    return Call(
+        fn=fn,
+        method="POST",
+        path=path,
+        headers=headers,
+        options=options,
+        body=body,
+        raw=raw,
+        content_type="application/json",
+        stream=body.get("stream") is True,
+        api_format=api_format,
+    )
+
+
+def stream_call(fn: str, path: str) -> Call:
+    """Build a ``Call`` whose body (if any) is streamed upstream rather than parsed.
+
+    A JSON body small enough to parse is parsed, so ``override_params`` and conditional routing
+    on ``params`` work on pass-through routes too.
+    """
+    state = current_state()
+    headers = request_headers()
+    options = request_options(headers)
+    ctype = (request.content_type or "").lower()
+    length = request.content_length
+    call = Call(
+        fn=fn,
+        method=request.method,
+        path=path,
+        query=request.query_string.decode("latin-1"),
+        headers=headers,
+        options=options,
+        content_type=ctype,
+        content_length=length,
+    )
+    if request.method in ("GET", "HEAD", "DELETE") and not length:
+        return call
+    if ctype.startswith("application/json") and length is not None and 0 < length <= state.settings.max_json_bytes:
+        call.raw, call.body = read_json_body(state.settings.max_json_bytes)
+        call.stream = call.body.get("stream") is True
+    elif length is not None:
+        call.stream_body = SizedStream(request.stream, length)
+    else:
+        call.stream_body = ChunkedStream(request.stream)
+    return call
+
+
+def dispatch(call: Call, state: GatewayState | None = None) -> Response:
+    """Route ``call`` through its plan and render the answer."""
+    state = state or current_state()
+    settings = state.settings
+    plan = compile_plan(
+        call.options, state.registry, state.trusted, settings.max_retry_attempts, settings.semantic_embedding
+    )
+    result = Router(state, call).route(plan)
+    return render(result, call)
+
+
+def portkey_headers(result: Result, call: Call) -> list[tuple[str, str]]:
+    """Return the ``x-portkey-*`` response headers for ``result``."""
+    headers = [
+        ("x-portkey-trace-id", call.options.trace_id),
+        ("x-portkey-last-used-option-index", result.path),
+        ("x-portkey-retry-attempt-count", str(result.retry_count)),
+        ("x-portkey-cache-status", result.cache_status),
+    ]
+    if result.provider:
+        headers.append(("x-portkey-provider", result.provider))
+    if result.gateway_exception:
+        headers.append(("x-portkey-gateway-exception", "true"))
+    if result.error_origin and result.status >= 400:
+        headers.append(("x-portkey-error-origin", result.error_origin))
+    return headers
+
+
+def for_client(result: Result, call: Call) -> Result:
+    """Convert a chat-format body (answer or error) to the client's API format."""
+    if call.format is None or result.stream is not None or result.native_format or not result.body:
+        return result
+    try:
+        body = orjson.loads(result.body)
+    except orjson.JSONDecodeError:
+        return result
+    if result.status >= 400:
+        converted = call.format.error(result.status, body)
+    elif isinstance(body, dict) and body.get("object") == "chat.completion":
+        converted = call.format.success(body)
+    else:
+        return result
+    if isinstance(body, dict) and "hook_results" in body and isinstance(converted, dict):
+        converted["hook_results"] = body["hook_results"]
+    result.body = orjson.dumps(converted)
+    result.content_type = "application/json"
+    return result
+
+
+def render(result: Result, call: Call) -> Response:
+    """Build the Flask response for ``result`` (in the client's API format)."""
+    result = for_client(result, call)
+    headers = result.headers + portkey_headers(result, call)
+    if result.stream is not None:
+        return Response(
+            result.stream,
+            status=result.status,
+            headers=headers,
+            content_type=result.content_type,
+            direct_passthrough=True,
+        )
+    return Response(result.body or b"", status=result.status, headers=headers, content_type=result.content_type)
+
+
+def json_response(payload: Any, status: int = 200, headers: list[tuple[str, str]] | None = None) -> Response:
+    """Return ``payload`` serialised with orjson."""
+    return Response(orjson.dumps(payload), status=status, headers=headers, content_type="application/json")
+
+
+def error_response(error: GatewayError | ProviderError) -> Response:
+    """Render a gateway or provider error raised outside the routing engine."""
+    origin = error.origin if isinstance(error, ProviderError) else "gateway"
+    headers = [("x-portkey-error-origin", origin), ("x-portkey-trace-id", trace_id())]
+    headers += list(error.headers.items())
+    body = error.to_dict()
+    if (request.blueprint or "").endswith(".messages"):  # Anthropic-format routes answer in Anthropic's envelope
+        body = messages_api.error_body(error.status_code, body["error"]["message"])
+    return json_response(body, error.status_code, headers)
+
+
+def trace_id() -> str:
+    """Return the current request's trace id (the client's, or one generated for it)."""
+    environ = request.environ
+    if "gateway.trace_id" not in environ:
+        environ["gateway.trace_id"] = (request.headers.get("x-portkey-trace-id") or "").strip() or new_trace_id()
+    return environ["gateway.trace_id"]

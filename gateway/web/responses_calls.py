@@ -1,0 +1,126 @@
+"""Build calls for the Responses routes and serve stored responses.
+
+``POST /v1/responses`` goes natively to providers that have the Responses API (OpenAI) and
+through the chat layer to the others; for those the gateway keeps the state: the response,
+its input items and the conversation so far, stored unless ``store`` is false, so that
+``previous_response_id``, ``GET``, ``DELETE`` and ``input_items`` work with any provider.
+Stored responses are scoped to the credential that created them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from flask import request
+
+from gateway.core.call import RESPONSES, Call
+from gateway.core.errors import BadRequest, NotFound
+from gateway.core.options import RequestOptions
+from gateway.routing.compiler import compile_plan
+from gateway.routing.router import leaves
+from gateway.stores.responses import scope_of
+from gateway.streaming.client_formats import ResponsesFormat
+from gateway.web.calls import request_headers, request_options, validated_body
+from gateway.web.state import GatewayState, current_state
+from translators.base import TranslationError
+from translators.formats import responses as responses_api
+from translators.formats import schemas
+
+log = logging.getLogger("gateway.responses")
+
+
+def scope(options: RequestOptions) -> str:
+    """The tenant scope of a request: its provider key and gateway key."""
+    return scope_of(options.api_key, options.gateway_key)
+
+
+def response_call() -> Call:
+    """The call for ``POST /v1/responses``."""
+    state = current_state()
+    headers = request_headers()
+    options = request_options(headers)
+    raw, body = validated_body(state.settings.max_json_bytes, schemas.responses)
+    tenant = scope(options)
+    previous = body.get("previous_response_id")
+    record = state.responses_store().get(tenant, previous) if previous else None
+    items = responses_api.input_items(body)
+    history = record["conversation"] if record else []
+    try:
+        chat = responses_api.to_chat(body, history)
+    except TranslationError as exc:
+        raise BadRequest(exc.message, param=exc.param) from None
+    response_id = responses_api.new_item_id("resp")
+
+    def finished(response: dict[str, Any]) -> None:
+        if body.get("store") is False:
+            return
+        conversation = history + responses_api.history(items, response)
+        try:
+            state.responses_store().save(
+                tenant, response_id, {"response": response, "input_items": items, "conversation": conversation}
+            )
+        except Exception:
+            log.warning("could not store response %s", response_id, exc_info=True)
+
+    fmt = ResponsesFormat(body, response_id, time.time(), finished)
+    fmt.missing_previous = previous if previous and record is None else None
+    return Call(
+        fn="responses",
+        method="POST",
+        path="/responses",
+        headers=headers,
+        options=options,
+        body=chat,
+        client_body=body,
+        client_raw=raw,
+        content_type="application/json",
+        stream=body.get("stream") is True,
+        api_format=RESPONSES,
+        format=fmt,
+    )
+
+
+def stored(state: GatewayState, response_id: str) -> tuple[str, dict[str, Any] | None]:
+    """Return the request's tenant scope and the stored record for ``response_id`` (or None)."""
+    options = request_options(request_headers())
+    tenant = scope(options)
+    return tenant, state.responses_store().get(tenant, response_id)
+
+
+def provider_keeps_responses(state: GatewayState) -> bool:
+    """Whether the request routes to a provider with its own Responses API (then it holds unknown ids)."""
+    options = request_options(request_headers())
+    if not (options.provider or options.config_text):
+        return False
+    plan = compile_plan(options, state.registry, state.trusted, state.settings.max_retry_attempts)
+    return any(leaf.spec.serves("responses") for leaf in leaves(plan.root))
+
+
+def not_found(response_id: str) -> NotFound:
+    """OpenAI's answer for an unknown response id."""
+    return NotFound(f"No response found with id '{response_id}'.", param="response_id", code="response_not_found")
+
+
+def input_items_page(record: dict[str, Any]) -> dict[str, Any]:
+    """``input_items`` as a page, honouring ``limit``, ``order`` (default desc) and ``after``."""
+    items = list(record["input_items"])
+    if request.args.get("order", "desc") == "desc":
+        items.reverse()
+    after = request.args.get("after")
+    if after:
+        ids = [item.get("id") for item in items]
+        items = items[ids.index(after) + 1 :] if after in ids else []
+    try:
+        limit = max(1, min(100, int(request.args.get("limit", 20))))
+    except ValueError:
+        raise BadRequest("limit must be an integer", param="limit") from None
+    page = items[:limit]
+    return {
+        "object": "list",
+        "data": page,
+        "first_id": page[0]["id"] if page else None,
+        "last_id": page[-1]["id"] if page else None,
+        "has_more": len(items) > limit,
+    }

@@ -1,0 +1,89 @@
+"""Hold the per-app gateway state stored in ``app.extensions["gateway"]``.
+
+Built once per worker by ``Gateway.init_app``: the settings, the provider registry, the
+trusted-host list, the upstream client (one pooled session), the circuit-breaker store and
+an optional Redis client. Views reach it with ``current_state()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import current_app
+
+from gateway.auth.credentials import TokenCache
+from gateway.cache.semantic import SemanticIndex
+from gateway.cache.stores import MemoryCache, RedisCache
+from gateway.core.options import forwardable_request_headers
+from gateway.core.settings import Settings
+from gateway.guardrails.outbound import GatewayCheckIO
+from gateway.routing.breaker import MemoryBreakerStore, RedisBreakerStore
+from gateway.stores.responses import RedisResponseStore, SQLiteResponseStore
+from gateway.transport.client import UpstreamClient
+from gateway.transport.ssrf import TrustedHosts
+from translators.registry import ProviderSpec, build_registry
+
+log = logging.getLogger("gateway")
+
+EXTENSION_KEY = "gateway"
+
+
+class GatewayState:
+    """Everything one gateway instance needs to serve requests."""
+
+    def __init__(self, settings: Settings, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.settings = settings
+        self.registry: dict[str, ProviderSpec] = build_registry(settings.providers)
+        self.trusted = TrustedHosts(settings.trusted_hosts)
+        self.client = UpstreamClient(settings, self.trusted)
+        self.sleep = sleep
+        self.redis = _redis_client(settings.redis_url) if settings.redis_url else None
+        self.breakers: Any = RedisBreakerStore(self.redis) if self.redis is not None else MemoryBreakerStore()
+        self.tokens = TokenCache()
+        self.cache: Any = RedisCache(self.redis) if self.redis is not None else MemoryCache(settings.cache_max_bytes)
+        self.semantic = SemanticIndex(self.redis)
+        self.check_io = GatewayCheckIO(self)
+        self._responses: Any = None
+
+    def responses_store(self) -> Any:
+        """The Responses state store: Redis when configured, else an SQLite file (opened on first use)."""
+        if self._responses is None:
+            if self.redis is not None:
+                self._responses = RedisResponseStore(self.redis, self.settings.responses_ttl)
+            else:
+                path = self.settings.responses_db or os.path.join(
+                    tempfile.gettempdir(), "portkey-flask-gateway", "responses.sqlite3"
+                )
+                self._responses = SQLiteResponseStore(path, self.settings.responses_ttl)
+        return self._responses
+
+    def forwardable(self, headers: Iterable[tuple[str, str]]):
+        """Yield the client headers the generic proxy copies upstream."""
+        return forwardable_request_headers(headers)
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.client.close()
+        if self._responses is not None:
+            self._responses.close()
+        if self.redis is not None:
+            self.redis.close()
+
+
+def _redis_client(url: str) -> Any:
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5, health_check_interval=30)
+
+
+def current_state() -> GatewayState:
+    """Return the gateway state of the current Flask app."""
+    try:
+        return current_app.extensions[EXTENSION_KEY]
+    except KeyError:
+        raise RuntimeError("the gateway is not initialised on this app: call Gateway().init_app(app)") from None
