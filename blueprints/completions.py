@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from gateway.web.calls import dispatch, json_call
+from gateway.web.calls import json_call
+from gateway.web.render import dispatch
 from translators.formats import schemas
 
 bp = Blueprint("completions", __name__)

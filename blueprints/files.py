@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from gateway.web.calls import dispatch
+from gateway.web.render import dispatch
 from gateway.web.upload_calls import bare_call, upload_call
 
 bp = Blueprint("files", __name__)

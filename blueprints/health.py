@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from gateway import __version__
-from gateway.web.calls import json_response
+from gateway.web.render import json_response
 from gateway.web.state import current_state
 
 bp = Blueprint("health", __name__)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from gateway.web.calls import dispatch
 from gateway.web.messages_calls import messages_call
+from gateway.web.render import dispatch
 
 bp = Blueprint("messages", __name__)
 

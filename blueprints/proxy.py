@@ -6,7 +6,8 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response
 
-from gateway.web.calls import dispatch, stream_call
+from gateway.web.calls import stream_call
+from gateway.web.render import dispatch
 
 bp = Blueprint("proxy", __name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from gateway.web.calls import dispatch, json_response
+from gateway.web.render import dispatch, json_response
 from gateway.web.responses_calls import input_items_page, not_found, provider_keeps_responses, response_call, stored
 from gateway.web.state import current_state
 from gateway.web.upload_calls import bare_call

@@ -17,7 +17,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from translators.base import TranslationError, now
+from translators.contract import TranslationError
+from translators.openai_shapes import now
 
 #: How far (as a factor of width/height) a size may be from the ratio it is mapped to.
 RATIO_TOLERANCE = 1.25

@@ -24,12 +24,12 @@ from botocore.credentials import Credentials
 from gateway.auth.credentials import cache_key
 from gateway.core.errors import ProviderError
 from gateway.transport.client import Timeout, UpstreamFailure
-from translators.base import Target, TranslationError
 from translators.bedrock.sigv4 import amz_date, region_of, sign
+from translators.contract import Target, TranslationError
 
 if TYPE_CHECKING:
     from gateway.auth.credentials import TokenCache
-    from gateway.routing.compiler import Leaf
+    from gateway.core.plan import Leaf
     from gateway.web.state import GatewayState
 
 PROVIDER = "bedrock"

@@ -27,7 +27,7 @@ from gateway.transport.client import Timeout, UpstreamFailure
 
 if TYPE_CHECKING:
     from gateway.auth.credentials import TokenCache
-    from gateway.routing.compiler import Leaf
+    from gateway.core.plan import Leaf
     from gateway.web.state import GatewayState
 
 log = logging.getLogger("gateway.auth.azure")

@@ -17,10 +17,10 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from translators.base import Target
+from translators.contract import Target
 
 if TYPE_CHECKING:
-    from gateway.routing.compiler import Leaf
+    from gateway.core.plan import Leaf
     from gateway.web.state import GatewayState
 
 #: Translator adapter name -> module with a ``resolve`` function, for providers that need one.

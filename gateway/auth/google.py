@@ -27,7 +27,7 @@ from gateway.transport.ssrf import check_custom_host
 
 if TYPE_CHECKING:
     from gateway.auth.credentials import TokenCache
-    from gateway.routing.compiler import Leaf
+    from gateway.core.plan import Leaf
     from gateway.web.state import GatewayState
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 - an endpoint, not a secret

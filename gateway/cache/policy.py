@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from translators.base import ChunkWriter
+from translators.openai_shapes import ChunkWriter
 
 #: Endpoints whose answers may be cached.
 CACHEABLE = frozenset({"chatComplete", "complete", "embed", "messages"})

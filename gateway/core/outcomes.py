@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.core.errors import ProviderError
+from gateway.core.plan import Leaf
 from gateway.core.result import Result, json_result
-from gateway.routing.compiler import Leaf
 
 STREAM_HEADERS = [("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]
 

@@ -26,16 +26,17 @@ from urllib.parse import parse_qs, urlencode
 from gateway.auth.credentials import resolved_target
 from gateway.core.errors import ProviderError
 from gateway.core.outcomes import error_result, gateway_exception, provider_failure, without_type
+from gateway.core.plan import Leaf
 from gateway.core.result import Result, json_result
 from gateway.exchanges.bedrock_batch_files import output_stream, spool_records
 from gateway.exchanges.endpoints import SERVED_AS, relay
 from gateway.exchanges.openai_compat import relayed_headers
-from gateway.routing.compiler import Leaf
 from gateway.transport.client import Timeout, UpstreamResponse
-from translators.base import HttpRequest, Target, TranslationError, loads_or_none
 from translators.bedrock import batch as mapping
 from translators.bedrock.batch_http import control_request, job_path, s3_error, s3_request, sse_headers
 from translators.bedrock.response import to_error
+from translators.contract import HttpRequest, Target, TranslationError
+from translators.openai_shapes import loads_or_none
 
 if TYPE_CHECKING:
     from gateway.pipeline.caller import LeafCaller

@@ -17,12 +17,13 @@ from typing import IO
 
 import orjson
 
+from gateway.core.plan import Leaf
 from gateway.core.result import Result
 from gateway.exchanges.endpoints import guarded_body
-from gateway.routing.compiler import Leaf
 from gateway.transport.client import UpstreamResponse
-from translators.base import Target, TranslationError, loads_or_none
 from translators.bedrock import batch as mapping
+from translators.contract import Target, TranslationError
+from translators.openai_shapes import loads_or_none
 
 SPOOL_BYTES = 1 << 20
 #: Lines transformed between yields to other greenlets.

@@ -26,12 +26,12 @@ import urllib3
 from gateway.auth import credentials
 from gateway.core.errors import ProviderError
 from gateway.core.outcomes import error_result, gateway_exception, stream_headers, without_type
+from gateway.core.plan import Leaf
 from gateway.core.result import Result
 from gateway.exchanges.openai_compat import openai_failure, outgoing_headers, provider_headers, relayed_headers
-from gateway.routing.compiler import Leaf
 from gateway.transport.client import Timeout, UpstreamResponse
 from gateway.transport.multipart import MultipartBody, form_fields
-from translators.base import Target, TranslationError
+from translators.contract import Target, TranslationError
 
 if TYPE_CHECKING:
     from gateway.pipeline.caller import LeafCaller

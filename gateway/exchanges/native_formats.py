@@ -17,9 +17,9 @@ import orjson
 from gateway.auth import credentials
 from gateway.core.errors import ProviderError
 from gateway.core.outcomes import error_result, gateway_exception, provider_failure, without_type
+from gateway.core.plan import Leaf
 from gateway.core.result import Result
 from gateway.exchanges.openai_compat import outgoing_headers, provider_headers, relayed_headers
-from gateway.routing.compiler import Leaf
 from gateway.streaming.aws_eventstream import AWSEventStream
 from gateway.streaming.client_formats import AnthropicEncoder, encode
 from gateway.streaming.relay import anthropic_final, responses_final
@@ -27,8 +27,8 @@ from gateway.streaming.translation import primed, relay_result, stream_result
 from gateway.transport.client import Timeout, UpstreamResponse
 from translators.anthropic import claude_elsewhere as claude_native
 from translators.anthropic import translator as anthropic
-from translators.base import Target, TranslationError
 from translators.bedrock import translator as bedrock_translator
+from translators.contract import Target, TranslationError
 from translators.formats import messages as messages_api
 
 if TYPE_CHECKING:

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.core.options import upstream_response_headers
 from gateway.core.outcomes import gateway_exception, provider_failure, without_type
+from gateway.core.plan import Leaf
 from gateway.core.result import Result
-from gateway.routing.compiler import Leaf
 from gateway.streaming.client_formats import OpenAIChunks
 from gateway.streaming.relay import UpstreamEvents
 from gateway.streaming.translation import OpenAIEncoder, relay_result, translated_result

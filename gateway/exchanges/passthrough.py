@@ -10,9 +10,9 @@ import urllib3
 
 from gateway.core.options import forwardable_request_headers
 from gateway.core.outcomes import gateway_exception, stream_headers, without_type
+from gateway.core.plan import Leaf
 from gateway.core.result import Result
 from gateway.exchanges.openai_compat import provider_headers, relayed_headers
-from gateway.routing.compiler import Leaf
 from gateway.transport.client import Timeout, UpstreamResponse
 from translators.openai import compat as openai_translator
 

@@ -17,15 +17,15 @@ import orjson
 from gateway.auth import credentials
 from gateway.core.errors import ProviderError
 from gateway.core.outcomes import error_result, gateway_exception, provider_failure, without_type
+from gateway.core.plan import Leaf
 from gateway.core.result import Result
 from gateway.exchanges.openai_compat import openai_stream_result, outgoing_headers, relayed_headers
-from gateway.routing.compiler import Leaf
 from gateway.streaming.aws_eventstream import AWSEventStream
 from gateway.streaming.relay import UpstreamEvents
 from gateway.streaming.translation import translated_result
 from gateway.transport.client import Timeout, UpstreamResponse
 from gateway.transport.fetch import fetch_all
-from translators.base import InvalidResponse, ProviderRefusal, Target, TranslationError, Translator
+from translators.contract import InvalidResponse, ProviderRefusal, Target, TranslationError, Translator
 
 if TYPE_CHECKING:
     from gateway.pipeline.caller import LeafCaller

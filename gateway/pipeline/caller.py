@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from gateway.core.call import Call
 from gateway.core.errors import RequestTimeout, UpstreamTimeout, UpstreamUnavailable
 from gateway.core.outcomes import error_result, gateway_exception
+from gateway.core.plan import Leaf
 from gateway.core.result import Result, json_result
 from gateway.exchanges import bedrock_batch
 from gateway.exchanges.endpoints import ENDPOINT_FNS, EndpointExchange
@@ -28,11 +29,10 @@ from gateway.exchanges.openai_compat import CompatExchange
 from gateway.exchanges.passthrough import ProxyExchange
 from gateway.exchanges.translated import NativeExchange, translator_for
 from gateway.pipeline.retry import Backoff, run_with_retries
-from gateway.routing.compiler import Leaf
 from gateway.streaming.translation import OpenAIEncoder
 from gateway.transport.client import Timeout, UpstreamFailure, UpstreamResponse
 from translators.anthropic import claude_elsewhere as claude_native
-from translators.base import TranslationError
+from translators.contract import TranslationError
 from translators.formats.token_count import count_messages_request
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from translators.base import now
+from translators.openai_shapes import now
 
 
 class _Choice:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Protocol
 
-from gateway.routing.compiler import RetryPolicy
+from gateway.core.plan import RetryPolicy
 
 
 class Attempt(Protocol):

@@ -24,14 +24,14 @@ from gateway.cache.semantic import embed
 from gateway.core.call import Call
 from gateway.core.errors import ProviderError
 from gateway.core.outcomes import STREAM_HEADERS
+from gateway.core.plan import Leaf
 from gateway.core.result import Result, json_result
 from gateway.guardrails.contract import AFTER, BEFORE, HookContext
 from gateway.guardrails.hooks import HOOK_FNS, denied_body, run_hooks
 from gateway.pipeline.caller import LeafCaller
 from gateway.pipeline.observed import ObservedEncoder
-from gateway.routing.compiler import Leaf
 from gateway.streaming.translation import OpenAIEncoder
-from translators.base import include_usage
+from translators.openai_shapes import include_usage
 
 if TYPE_CHECKING:
     from gateway.web.state import GatewayState

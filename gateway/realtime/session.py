@@ -31,13 +31,14 @@ from wsproto.utilities import LocalProtocolError
 from gateway.auth import credentials
 from gateway.core.errors import BadRequest, Unauthorized
 from gateway.core.options import RequestOptions
+from gateway.core.plan import Leaf, Node
 from gateway.realtime.connect import ClientHandshake, UpstreamPlan, connect_upstream
 from gateway.realtime.pump import Peer, run_session
-from gateway.routing.compiler import Leaf, Node, compile_plan
+from gateway.routing.compiler import compile_plan
 from gateway.transport.client import USER_AGENT
 from gateway.web.state import GatewayState
 from translators.azure import translator as azure_translator
-from translators.base import Target
+from translators.contract import Target
 from translators.openai import compat as openai_translator
 
 log = logging.getLogger("gateway.realtime.session")

@@ -13,11 +13,11 @@ header's provider (or of the only provider the config uses).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.core.errors import BadRequest
 from gateway.core.options import RequestOptions
+from gateway.core.plan import Branch, Leaf, Node, Plan, RetryPolicy
 from gateway.guardrails.hooks import compile_hooks
 from gateway.routing.conditions import query_problem
 from gateway.routing.config_schema import config_error, parse_config
@@ -60,67 +60,6 @@ _HOOK_KEYS = (
     "input_mutators",
     "output_mutators",
 )
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and on which statuses one leaf is retried."""
-
-    attempts: int = 0
-    on_status_codes: tuple[int, ...] = ()
-    use_retry_after_header: bool = False
-    configured: bool = False
-
-
-@dataclass
-class Leaf:
-    """One provider call with every option resolved."""
-
-    path: str
-    provider: str
-    spec: ProviderSpec
-    api_key: str | None = None
-    options: dict[str, Any] = field(default_factory=dict)
-    custom_host: str | None = None
-    guard_host: bool = False
-    forward_headers: tuple[str, ...] = ()
-    request_timeout: float | None = None
-    override_params: dict[str, Any] = field(default_factory=dict)
-    retry: RetryPolicy = RetryPolicy()
-    cache: dict[str, Any] | None = None
-    circuit_breaker: dict[str, Any] | None = None
-    strict: bool = True
-    hooks: dict[str, list[Any]] = field(default_factory=dict)
-    weight: float = 1.0
-    name: str | None = None
-    #: Compiled hooks (``gateway.guardrails.hooks.Hook``) for the input and output events.
-    before_hooks: list[Any] = field(default_factory=list)
-    after_hooks: list[Any] = field(default_factory=list)
-
-
-@dataclass
-class Branch:
-    """A strategy over child nodes."""
-
-    path: str
-    mode: str
-    targets: list["Node"]
-    on_status_codes: tuple[int, ...] | None = None
-    conditions: list[dict[str, Any]] = field(default_factory=list)
-    default: str | None = None
-    weight: float = 1.0
-    name: str | None = None
-
-
-Node = Leaf | Branch
-
-
-@dataclass
-class Plan:
-    """The compiled routing tree for one request."""
-
-    root: Node
-    has_config: bool
 
 
 def _retry(raw: Mapping[str, Any] | None, cap: int, path: tuple) -> RetryPolicy:
@@ -251,7 +190,6 @@ class _Compiler:
             cache=inh.get("cache"),
             circuit_breaker=inh.get("circuit_breaker"),
             strict=strict,
-            hooks=hooks,
             weight=weight,
             name=name,
             before_hooks=before,
@@ -324,9 +262,9 @@ def compile_plan(
             raise BadRequest(
                 "Either x-portkey-config or x-portkey-provider header is required", param="x-portkey-provider"
             )
-        return Plan(compiler.node({}, {}, (), "config"), has_config=False)
+        return Plan(compiler.node({}, {}, (), "config"))
     config = parse_config(opts.config_text)
     if not opts.provider:
         used = _providers_in(config)
         compiler.key_owner = used.pop() if len(used) == 1 else None
-    return Plan(compiler.node(config, {}, (), "config"), has_config=True)
+    return Plan(compiler.node(config, {}, (), "config"))

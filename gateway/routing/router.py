@@ -13,10 +13,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from gateway.core.call import Call
+from gateway.core.plan import Branch, Leaf, Node, Plan
 from gateway.core.result import Result, json_result
 from gateway.pipeline.runner import LeafRunner
 from gateway.routing.breaker import BreakerConfig, target_key
-from gateway.routing.compiler import Branch, Leaf, Node, Plan
 from gateway.routing.conditions import choose
 from gateway.transport.bodies import Replayable
 

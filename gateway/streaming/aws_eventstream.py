@@ -16,7 +16,7 @@ from botocore.eventstream import EventStreamBuffer, ParserError
 
 from gateway.streaming.relay import is_timeout
 from gateway.transport.client import UpstreamResponse
-from translators.base import StreamEvent
+from translators.contract import StreamEvent
 
 log = logging.getLogger("gateway.streaming.aws_eventstream")
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from translators.base import StreamError, StreamEvent
+from translators.contract import StreamError, StreamEvent
 from translators.formats import messages as messages_api
 from translators.formats import responses as responses_api
 from translators.formats.responses_stream import EventWriter as ResponsesWriter

@@ -22,11 +22,11 @@ from gateway.core.result import Result
 from gateway.streaming.relay import UpstreamEvents, openai_final, passthrough, prime
 from gateway.streaming.sse import DONE, ServerSentEvent, encode_json_event
 from gateway.transport.client import UpstreamFailure
-from translators.base import StreamError, StreamEvent, StreamTranslator
+from translators.contract import StreamError, StreamEvent, StreamTranslator
 
 if TYPE_CHECKING:
+    from gateway.core.plan import Leaf
     from gateway.pipeline.caller import LeafCaller
-    from gateway.routing.compiler import Leaf
     from gateway.transport.client import Timeout, UpstreamResponse
 
 log = logging.getLogger("gateway.streaming.translation")

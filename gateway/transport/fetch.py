@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from gateway.core.errors import BadRequest
 from gateway.transport.client import Timeout, UpstreamFailure
 from gateway.transport.ssrf import check_custom_host
-from translators.base import Fetched
+from translators.contract import Fetched
 
 if TYPE_CHECKING:
     from gateway.web.state import GatewayState

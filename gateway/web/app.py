@@ -18,9 +18,9 @@ from werkzeug.routing.exceptions import WebsocketMismatch
 
 from gateway.core.settings import DEFAULTS, from_env, from_file
 from gateway.web.blueprint import make_blueprint, not_found_response
-from gateway.web.calls import json_response
 from gateway.web.extension import Gateway
 from gateway.web.jsonprovider import OrjsonProvider
+from gateway.web.render import json_response
 
 
 def _method_not_allowed(exc: MethodNotAllowed) -> Response:

@@ -15,7 +15,7 @@ from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import HTTPException
 
 from gateway.core.errors import GatewayError, ProviderError, Unauthorized
-from gateway.web.calls import error_response, json_response, trace_id
+from gateway.web.render import error_response, json_response, trace_id
 from gateway.web.state import current_state
 
 log = logging.getLogger("gateway")

@@ -13,7 +13,7 @@ from gateway.core.errors import BadRequest
 from gateway.streaming.client_formats import MessagesFormat
 from gateway.web.calls import request_headers, request_options, validated_body
 from gateway.web.state import current_state
-from translators.base import TranslationError
+from translators.contract import TranslationError
 from translators.formats import messages as messages_api
 from translators.formats import schemas
 

@@ -24,7 +24,7 @@ from gateway.stores.responses import scope_of
 from gateway.streaming.client_formats import ResponsesFormat
 from gateway.web.calls import request_headers, request_options, validated_body
 from gateway.web.state import GatewayState, current_state
-from translators.base import TranslationError
+from translators.contract import TranslationError
 from translators.formats import responses as responses_api
 from translators.formats import schemas
 

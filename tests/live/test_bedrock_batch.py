@@ -391,7 +391,7 @@ def test_a_large_batch_streams_through_both_ways(gateway, mockctl) -> None:
 
 
 def _target(**options):
-    from translators.base import Target
+    from translators.contract import Target
 
     base = {"aws_access_key_id": mock.ACCESS_KEY, "aws_secret_access_key": mock.SECRET_KEY, "aws_region": "us-west-2"}
     return Target(provider="bedrock", options={**base, **options}, strict=True)
@@ -447,7 +447,7 @@ def test_job_request_output_config_variants_and_limits() -> None:
     )
     assert given["outputDataConfig"] == {"s3OutputDataConfig": {"s3Uri": "s3://o/x/"}} and given["jobName"] == "j1"
     assert given["modelInvocationType"] == "Converse" and "timeoutDurationInHours" not in given
-    from translators.base import TranslationError
+    from translators.contract import TranslationError
 
     with pytest.raises(TranslationError, match="/v1/chat/completions endpoint only"):
         job_request({**body, "endpoint": "/v1/embeddings"}, NOVA, NOVA, ROLE, _target())
@@ -496,8 +496,8 @@ def test_s3_addressing_signing_and_errors() -> None:
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
-    from translators.base import Target
     from translators.bedrock.batch_http import control_request, job_path, object_url, s3_error, s3_request
+    from translators.contract import Target
 
     target = _target()
     assert object_url(target, "plain", "a b/c.jsonl") == "https://plain.s3.us-west-2.amazonaws.com/a%20b/c.jsonl"

@@ -10,9 +10,9 @@ import pytest
 import requests
 
 from tests.conformance import check_anthropic_events
-from tests.mockprovider import bedrock as bedrock_mock
 from tests.live.test_messages import parse_sse
 from tests.live.test_vertex import REGION, rsa_key, service_account  # noqa: F401 - rsa_key is a fixture
+from tests.mockprovider import bedrock as bedrock_mock
 
 CLAUDE = "claude-sonnet-4-5@20250929"
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import orjson
 
-from translators.base import HttpRequest, StreamEvent, Target
 from translators.bedrock.request import model_family, request_for
+from translators.contract import HttpRequest, StreamEvent, Target
 from translators.google import vertex
 
 VERTEX_VERSION = "vertex-2023-10-16"

@@ -17,15 +17,9 @@ from typing import Any
 
 import orjson
 
-from translators.base import (
-    Built,
+from translators.contract import Built, HttpRequest, InvalidResponse, StreamError, StreamEvent, Target, TranslationError
+from translators.openai_shapes import (
     ChunkWriter,
-    HttpRequest,
-    InvalidResponse,
-    StreamError,
-    StreamEvent,
-    Target,
-    TranslationError,
     append_turn,
     arguments_object,
     assistant_message,

@@ -24,8 +24,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, unquote_plus
 
-from translators.base import NATIVE_PARAMS, Built, HttpRequest, Target, TranslationError, json_bytes, merge_native
+from translators.contract import NATIVE_PARAMS, Built, HttpRequest, Target, TranslationError
 from translators.openai import compat as openai_wire
+from translators.openai_shapes import json_bytes, merge_native
 
 #: Unified endpoint -> path under the deployment (or under ``/openai/v1``), built by ``build_request``.
 PATHS = {"chatComplete": "chat/completions", "complete": "completions", "embed": "embeddings"}

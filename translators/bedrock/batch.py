@@ -34,10 +34,11 @@ import orjson
 
 from translators.anthropic import translator as anthropic
 from translators.anthropic.claude_elsewhere import BEDROCK_VERSION
-from translators.base import Target, TranslationError, error_envelope, new_id, now
 from translators.bedrock.request import model_family
 from translators.bedrock.response import to_chat_completion
 from translators.bedrock.translator import converse_body
+from translators.contract import Target, TranslationError
+from translators.openai_shapes import error_envelope, new_id, now
 
 CONVERSE = "Converse"
 #: Bedrock job status -> OpenAI batch status.

@@ -30,9 +30,10 @@ from urllib.parse import quote
 
 from botocore.awsrequest import AWSRequest
 
-from translators.base import HttpRequest, Target, TranslationError, error_envelope, json_bytes
 from translators.bedrock.request import signing_credentials, signing_time
 from translators.bedrock.sigv4 import PinnedSigV4, region_of, sign
+from translators.contract import HttpRequest, Target, TranslationError
+from translators.openai_shapes import error_envelope, json_bytes
 
 #: SHA-256 of an empty body (GET, HEAD, DELETE and body-less POST requests).
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()

@@ -22,8 +22,9 @@ from typing import Any
 
 import orjson
 
-from translators.base import InvalidResponse, Target, TranslationError, embedding_list
 from translators.bedrock.request import model_family
+from translators.contract import InvalidResponse, Target, TranslationError
+from translators.openai_shapes import embedding_list
 
 COHERE_MAX_TEXTS = 96
 #: The response header with the input token count Bedrock bills for an InvokeModel call.

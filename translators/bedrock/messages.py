@@ -18,16 +18,8 @@ import mimetypes
 from collections.abc import Mapping
 from typing import Any
 
-from translators.base import (
-    Target,
-    TranslationError,
-    append_turn,
-    arguments_object,
-    data_url,
-    image_url_of,
-    parts_of,
-    remote_image_urls,
-)
+from translators.contract import Target, TranslationError
+from translators.openai_shapes import append_turn, arguments_object, data_url, image_url_of, parts_of, remote_image_urls
 
 IMAGE_FORMATS = {
     "image/png": "png",

@@ -24,8 +24,9 @@ from urllib.parse import quote
 
 from botocore.credentials import Credentials
 
-from translators.base import HttpRequest, Target, TranslationError, json_bytes
 from translators.bedrock.sigv4 import amz_date, region_of, sign
+from translators.contract import HttpRequest, Target, TranslationError
+from translators.openai_shapes import json_bytes
 
 SERVICE = "bedrock"
 _REGION_PREFIXES = ("us.", "eu.", "apac.", "au.", "ca.", "jp.", "global.", "us-gov.")

@@ -27,11 +27,10 @@ from typing import Any
 
 import orjson
 
-from translators.base import (
+from translators.bedrock.tools import json_tool_name
+from translators.contract import StreamError, StreamEvent, Target
+from translators.openai_shapes import (
     ChunkWriter,
-    StreamError,
-    StreamEvent,
-    Target,
     assistant_message,
     chat_completion,
     error_envelope,
@@ -42,7 +41,6 @@ from translators.base import (
     text_error,
     usage,
 )
-from translators.bedrock.tools import json_tool_name
 
 FINISH = {
     "end_turn": "stop",

@@ -27,7 +27,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from translators.base import Target, TranslationError
+from translators.contract import Target, TranslationError
 
 DEFAULT_REGION = "us-east-1"
 #: The SigV4 timestamp format (``x-amz-date``).

@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from translators.base import TranslationError
+from translators.contract import TranslationError
 
 #: The name of the JSON-output tool when the caller's schema has none.
 JSON_TOOL = "json_response"

@@ -26,22 +26,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from translators.anthropic.translator import DEFAULT_MAX_TOKENS, THINKING_BUDGETS
-from translators.base import (
-    Built,
-    InvalidResponse,
-    Target,
-    TranslationError,
-    loads_or_none,
-    max_tokens_of,
-    merge_native,
-    stop_list,
-    unmapped,
-)
 from translators.bedrock.embed import EMBED_HANDLED, embed_payload, to_embeddings
 from translators.bedrock.messages import Converter, urls_to_fetch
 from translators.bedrock.request import model_family, request_for
 from translators.bedrock.response import BedrockStream, to_chat_completion, to_error
 from translators.bedrock.tools import tool_config
+from translators.contract import Built, InvalidResponse, Target, TranslationError
+from translators.openai_shapes import loads_or_none, max_tokens_of, merge_native, stop_list, unmapped
 
 _NATIVE_FIELDS = {
     "guardrailConfig": ("guardrailConfig", "guardrail_config"),

@@ -20,12 +20,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from translators.base import (
+from translators.contract import InvalidResponse, StreamError, StreamEvent, Target
+from translators.openai_shapes import (
     ChunkWriter,
-    InvalidResponse,
-    StreamError,
-    StreamEvent,
-    Target,
     assistant_message,
     chat_completion,
     embedding_list,

@@ -21,12 +21,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from translators.base import (
-    Built,
-    HttpRequest,
-    InvalidResponse,
-    Target,
-    TranslationError,
+from translators.cohere.response import CohereStream, to_chat_completion, to_embeddings, to_error
+from translators.contract import Built, HttpRequest, InvalidResponse, Target, TranslationError
+from translators.openai_shapes import (
     image_url_of,
     json_bytes,
     loads_or_none,
@@ -37,7 +34,6 @@ from translators.base import (
     text_of,
     unmapped,
 )
-from translators.cohere.response import CohereStream, to_chat_completion, to_embeddings, to_error
 
 #: ``reasoning_effort`` -> thinking token budget.
 THINKING_BUDGETS = {"minimal": 512, "low": 1024, "medium": 4096, "high": 16384}

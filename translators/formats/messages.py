@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from translators.anthropic.translator import tool_use_call
-from translators.base import StreamError, TranslationError, arguments_object, new_id
+from translators.contract import StreamError, TranslationError
+from translators.openai_shapes import arguments_object, new_id
 
 #: thinking budget (tokens) -> OpenAI reasoning_effort
 EFFORTS = ((2048, "low"), (8192, "medium"))

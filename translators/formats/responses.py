@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from translators.base import TranslationError
+from translators.contract import TranslationError
 
 #: Request fields echoed into the response object.
 _ECHOED = (

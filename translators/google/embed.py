@@ -15,7 +15,8 @@ from typing import Any
 
 import orjson
 
-from translators.base import InvalidResponse, Target, TranslationError, embedding_list, merge_native
+from translators.contract import InvalidResponse, Target, TranslationError
+from translators.openai_shapes import embedding_list, merge_native
 
 EMBED_HANDLED = frozenset({"model", "input", "dimensions", "encoding_format", "task_type", "native_params"})
 

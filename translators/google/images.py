@@ -29,18 +29,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from translators.base import (
-    Built,
-    HttpRequest,
-    InvalidResponse,
-    ProviderRefusal,
-    Target,
-    TranslationError,
-    json_bytes,
-    loads_or_none,
-    merge_native,
-    unmapped,
-)
+from translators.contract import Built, HttpRequest, InvalidResponse, ProviderRefusal, Target, TranslationError
 from translators.google.request import model_of
 from translators.image_inputs import (
     aspect_ratio,
@@ -52,6 +41,7 @@ from translators.image_inputs import (
     output_format,
     prompt_of,
 )
+from translators.openai_shapes import json_bytes, loads_or_none, merge_native, unmapped
 
 IMAGEN_RATIOS = ("1:1", "3:4", "4:3", "9:16", "16:9")
 GEMINI_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")

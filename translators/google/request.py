@@ -19,9 +19,8 @@ import mimetypes
 from collections.abc import Mapping
 from typing import Any
 
-from translators.base import (
-    Target,
-    TranslationError,
+from translators.contract import Target, TranslationError
+from translators.openai_shapes import (
     append_turn,
     arguments_object,
     data_url,

@@ -18,11 +18,9 @@ from typing import Any
 
 import orjson
 
-from translators.base import (
+from translators.contract import StreamError, StreamEvent, Target
+from translators.openai_shapes import (
     ChunkWriter,
-    StreamError,
-    StreamEvent,
-    Target,
     assistant_message,
     error_envelope,
     finish_reason,

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from translators.base import Built, HttpRequest, InvalidResponse, Target, json_bytes, loads_or_none, unmapped
+from translators.contract import Built, HttpRequest, InvalidResponse, Target
 from translators.google import images as google_images
 from translators.google.embed import EMBED_HANDLED, embed_body, embed_texts, embeddings_response
 from translators.google.request import (
@@ -34,6 +34,7 @@ from translators.google.request import (
     model_of,
 )
 from translators.google.response import FINISH, GeminiStream, gemini_usage, to_chat_completion, to_error, tool_call
+from translators.openai_shapes import json_bytes, loads_or_none, unmapped
 
 __all__ = [
     "EMBED_HANDLED",

@@ -19,20 +19,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from translators.anthropic import translator as anthropic
-from translators.base import (
-    Built,
-    HttpRequest,
-    InvalidResponse,
-    StreamTranslator,
-    Target,
-    TranslationError,
-    json_bytes,
-    loads_or_none,
-    merge_native,
-    remote_image_urls,
-    unmapped,
-)
+from translators.contract import Built, HttpRequest, InvalidResponse, StreamTranslator, Target, TranslationError
 from translators.google import translator as google
+from translators.openai_shapes import json_bytes, loads_or_none, merge_native, remote_image_urls, unmapped
 
 DEFAULT_REGION = "us-central1"
 ANTHROPIC_VERSION = "vertex-2023-10-16"

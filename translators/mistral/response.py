@@ -21,11 +21,9 @@ from typing import Any
 
 import orjson
 
-from translators.base import (
+from translators.contract import StreamError, StreamEvent, Target
+from translators.openai_shapes import (
     ChunkWriter,
-    StreamError,
-    StreamEvent,
-    Target,
     error_envelope,
     finish_reason,
     include_usage,

@@ -30,18 +30,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from translators.base import (
-    NATIVE_PARAMS,
-    Built,
-    HttpRequest,
-    InvalidResponse,
-    Target,
-    TranslationError,
-    json_bytes,
-    loads_or_none,
-    merge_native,
-)
+from translators.contract import NATIVE_PARAMS, Built, HttpRequest, InvalidResponse, Target, TranslationError
 from translators.mistral.response import MistralStream, to_chat_completion, to_error, to_text_completion
+from translators.openai_shapes import json_bytes, loads_or_none, merge_native
 
 CHAT_FIELDS = frozenset(
     {

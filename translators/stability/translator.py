@@ -36,20 +36,9 @@ from typing import Any
 
 import orjson
 
-from translators.base import (
-    Built,
-    HttpRequest,
-    InvalidResponse,
-    StreamError,
-    Target,
-    TranslationError,
-    error_envelope,
-    loads_or_none,
-    merge_native,
-    text_error,
-    unmapped,
-)
+from translators.contract import Built, HttpRequest, InvalidResponse, StreamError, Target, TranslationError
 from translators.image_inputs import aspect_ratio, check_bytes_only, count_of, image, images_response, prompt_of
+from translators.openai_shapes import error_envelope, loads_or_none, merge_native, text_error, unmapped
 
 PROVIDER_LABEL = "stability-ai"
 RATIOS = ("21:9", "16:9", "3:2", "5:4", "1:1", "4:5", "2:3", "9:16", "9:21")

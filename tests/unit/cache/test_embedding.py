@@ -71,7 +71,7 @@ def test_gateway_errors_in_a_host_use_the_gateway_shape() -> None:
 def test_lazy_stream_close_runs_the_generator_cleanup(monkeypatch) -> None:
     """Closing the WSGI response closes the upstream, without a server (Flask's lazy test client)."""
     from gateway.core.result import Result
-    from gateway.web import calls as endpoint
+    from gateway.web import render as endpoint
 
     closed = []
 

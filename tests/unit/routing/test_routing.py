@@ -10,11 +10,12 @@ import pytest
 from gateway.core.call import Call
 from gateway.core.errors import BadRequest, InvalidConfig
 from gateway.core.options import parse_request_headers
+from gateway.core.plan import Leaf, RetryPolicy
 from gateway.core.result import Result
 from gateway.core.settings import DEFAULT_TRUSTED_HOSTS
 from gateway.pipeline.retry import Backoff, backoff_delay, retry_after_seconds, run_with_retries
 from gateway.routing.breaker import BreakerConfig, MemoryBreakerStore
-from gateway.routing.compiler import Leaf, RetryPolicy, compile_plan
+from gateway.routing.compiler import compile_plan
 from gateway.routing.conditions import RoutingError, choose, matches, query_problem
 from gateway.routing.router import Router
 from gateway.transport.ssrf import TrustedHosts

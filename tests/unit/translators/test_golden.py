@@ -23,7 +23,7 @@ import pytest
 from gateway.streaming.aws_eventstream import decode_message
 from gateway.streaming.sse import SSEDecoder
 from gateway.streaming.translation import to_stream_events
-from translators.base import Fetched, StreamError, Target
+from translators.contract import Fetched, StreamError, Target
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 VOLATILE = {"created", "id"}
@@ -143,7 +143,7 @@ def test_golden(name: str, doc: dict[str, Any], case: dict[str, Any]) -> None:
             assert orjson.loads(built.request.body) == expect["body"]
         assert built.unmapped == case.get("unmapped", [])
     elif kind == "request_error":
-        from translators.base import TranslationError
+        from translators.contract import TranslationError
 
         with pytest.raises(TranslationError, match=case["match"]):
             translator.build_request(case.get("fn", "chatComplete"), case["input"], target, False)
@@ -152,7 +152,7 @@ def test_golden(name: str, doc: dict[str, Any], case: dict[str, Any]) -> None:
         out = translator.parse_response(case.get("fn", "chatComplete"), raw, target, case.get("request", {}))
         assert scrub(out, volatile) == case["expect"]
     elif kind == "response_error":
-        from translators.base import InvalidResponse, ProviderRefusal
+        from translators.contract import InvalidResponse, ProviderRefusal
 
         raw = orjson.dumps(case["input"])
         with pytest.raises((InvalidResponse, ProviderRefusal), match=case["match"]):
@@ -170,7 +170,7 @@ def test_golden(name: str, doc: dict[str, Any], case: dict[str, Any]) -> None:
         for header in expect.get("absent_headers", []):
             assert header not in routed.headers, header
     elif kind == "route_error":
-        from translators.base import TranslationError
+        from translators.contract import TranslationError
 
         with pytest.raises(TranslationError, match=case["match"]):
             translator.route(case["fn"], target, case["method"], case["path"], case.get("query", ""))

@@ -8,8 +8,9 @@ import pytest
 
 from gateway.core.errors import BadRequest, InvalidConfig
 from gateway.core.options import forwardable_request_headers, parse_request_headers, upstream_response_headers
+from gateway.core.plan import Branch, Leaf
 from gateway.core.settings import DEFAULT_TRUSTED_HOSTS, Settings, coerce, from_env
-from gateway.routing.compiler import Branch, Leaf, compile_plan
+from gateway.routing.compiler import compile_plan
 from gateway.routing.config_schema import parse_config, snake_case_keys
 from gateway.transport.ssrf import TrustedHosts, check_custom_host
 from translators.registry import build_registry
