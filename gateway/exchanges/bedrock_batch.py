@@ -28,9 +28,9 @@ from gateway.core.errors import ProviderError
 from gateway.core.outcomes import error_result, gateway_exception, provider_failure, without_type
 from gateway.core.plan import Leaf
 from gateway.core.result import Result, json_result
+from gateway.exchanges.base import relayed_headers
 from gateway.exchanges.bedrock_batch_files import output_stream, spool_records
 from gateway.exchanges.endpoints import SERVED_AS, relay
-from gateway.exchanges.openai_compat import relayed_headers
 from gateway.transport.client import Timeout, UpstreamResponse
 from translators.bedrock import batch as mapping
 from translators.bedrock.batch_http import control_request, job_path, s3_error, s3_request, sse_headers

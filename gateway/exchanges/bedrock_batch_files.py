@@ -19,7 +19,7 @@ import orjson
 
 from gateway.core.plan import Leaf
 from gateway.core.result import Result
-from gateway.exchanges.endpoints import guarded_body
+from gateway.exchanges.base import guarded_body
 from gateway.transport.client import UpstreamResponse
 from translators.bedrock import batch as mapping
 from translators.contract import Target, TranslationError

@@ -15,20 +15,17 @@ then its ``output_file_id`` (or ``error_file_id``) content is streamed, as the r
 
 from __future__ import annotations
 
-import errno
 import logging
-from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import orjson
-import urllib3
 
 from gateway.auth import credentials
 from gateway.core.errors import ProviderError
 from gateway.core.outcomes import error_result, gateway_exception, stream_headers, without_type
 from gateway.core.plan import Leaf
 from gateway.core.result import Result
-from gateway.exchanges.openai_compat import openai_failure, outgoing_headers, provider_headers, relayed_headers
+from gateway.exchanges.base import guarded_body, openai_failure, outgoing_headers, provider_headers, relayed_headers
 from gateway.transport.client import Timeout, UpstreamResponse
 from gateway.transport.multipart import MultipartBody, form_fields
 from translators.contract import Target, TranslationError
@@ -210,14 +207,3 @@ def relay(leaf: Leaf, response: UpstreamResponse) -> Result:
         provider=leaf.provider,
         path=leaf.path,
     )
-
-
-def guarded_body(leaf: Leaf, chunks: Callable[[], Iterator[bytes]], close: Callable[[], None]) -> Iterator[bytes]:
-    """Yield the upstream body; if it breaks off, abort the client's connection rather than end it cleanly."""
-    try:
-        yield from chunks()
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        log.warning("body from %s broke off: %s; aborting the client connection", leaf.provider, exc)
-        raise ConnectionResetError(errno.ECONNRESET, f"{leaf.provider} body broke off") from exc
-    finally:
-        close()

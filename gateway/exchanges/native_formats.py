@@ -19,7 +19,7 @@ from gateway.core.errors import ProviderError
 from gateway.core.outcomes import error_result, gateway_exception, provider_failure, without_type
 from gateway.core.plan import Leaf
 from gateway.core.result import Result
-from gateway.exchanges.openai_compat import outgoing_headers, provider_headers, relayed_headers
+from gateway.exchanges.base import outgoing_headers, provider_headers, relayed_headers
 from gateway.streaming.aws_eventstream import AWSEventStream
 from gateway.streaming.client_formats import AnthropicEncoder, encode
 from gateway.streaming.relay import anthropic_final, responses_final

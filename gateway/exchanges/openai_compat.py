@@ -7,13 +7,12 @@ envelope with the provider's name.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from gateway.core.options import upstream_response_headers
-from gateway.core.outcomes import gateway_exception, provider_failure, without_type
+from gateway.core.outcomes import gateway_exception, without_type
 from gateway.core.plan import Leaf
 from gateway.core.result import Result
+from gateway.exchanges.base import openai_failure, provider_headers, relayed_headers
 from gateway.streaming.client_formats import OpenAIChunks
 from gateway.streaming.relay import UpstreamEvents
 from gateway.streaming.translation import OpenAIEncoder, relay_result, translated_result
@@ -23,39 +22,6 @@ from translators.registry import ENDPOINT_PATHS
 
 if TYPE_CHECKING:
     from gateway.pipeline.caller import LeafCaller
-
-
-def provider_headers(caller: "LeafCaller", leaf: Leaf, base: dict[str, str]) -> dict[str, str]:
-    """Add auth, static and forwarded headers to ``base``; names compared case-insensitively, later wins."""
-    headers = base
-    for name, value in openai_translator.request_headers(leaf.spec, leaf.api_key, leaf.options).items():
-        headers[name.lower()] = value
-    if caller.call.method in ("GET", "HEAD"):
-        headers.pop("content-type", None)
-    return outgoing_headers(caller, leaf, headers)
-
-
-def outgoing_headers(caller: "LeafCaller", leaf: Leaf, headers: Mapping[str, str]) -> dict[str, str]:
-    """Return ``headers`` with lower-case names plus the client headers named in ``forward_headers`` (they win)."""
-    out = {name.lower(): value for name, value in headers.items()}
-    if leaf.forward_headers:
-        for name, value in caller.call.headers:
-            if name.lower() in leaf.forward_headers:
-                out[name.lower()] = value
-    return out
-
-
-def relayed_headers(response: UpstreamResponse) -> list[tuple[str, str]]:
-    """The provider's response headers fit to relay."""
-    return upstream_response_headers(response.headers.items())
-
-
-def openai_failure(leaf: Leaf, response: UpstreamResponse, relayed: list[tuple[str, str]]) -> Result:
-    """Return an OpenAI-format provider's error answer, re-wrapped with the provider's name."""
-    content_type = response.headers.get("content-type", "")
-    payload = openai_translator.error_envelope(leaf.provider, response.status_code, response.content, content_type)
-    response.close()
-    return provider_failure(leaf, response.status_code, payload, without_type(relayed))
 
 
 class CompatExchange:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
-
-import urllib3
 
 from gateway.core.options import forwardable_request_headers
 from gateway.core.outcomes import gateway_exception, stream_headers, without_type
 from gateway.core.plan import Leaf
 from gateway.core.result import Result
-from gateway.exchanges.openai_compat import provider_headers, relayed_headers
+from gateway.exchanges.base import guarded_body, provider_headers, relayed_headers
 from gateway.transport.client import Timeout, UpstreamResponse
 from translators.openai import compat as openai_translator
 
@@ -55,20 +52,12 @@ class ProxyExchange:
         relayed = relayed_headers(response)
         content_type = response.headers.get("content-type", "")
 
-        def body() -> Iterator[bytes]:
-            try:
-                yield from response.iter_content()
-            except (urllib3.exceptions.HTTPError, OSError) as exc:
-                log.info("proxy body from %s ended early: %s", leaf.provider, exc.__class__.__name__)
-            finally:
-                response.close()
-
         headers = stream_headers(relayed) if content_type.startswith("text/event-stream") else without_type(relayed)
         origin = leaf.provider if response.status_code >= 400 else None
         return Result(
             response.status_code,
             headers,
-            stream=body(),
+            stream=guarded_body(leaf, response.iter_content, response.close),
             content_type=content_type,
             provider=leaf.provider,
             path=leaf.path,

@@ -19,7 +19,8 @@ from gateway.core.errors import ProviderError
 from gateway.core.outcomes import error_result, gateway_exception, provider_failure, without_type
 from gateway.core.plan import Leaf
 from gateway.core.result import Result
-from gateway.exchanges.openai_compat import openai_stream_result, outgoing_headers, relayed_headers
+from gateway.exchanges.base import outgoing_headers, relayed_headers
+from gateway.exchanges.openai_compat import openai_stream_result
 from gateway.streaming.aws_eventstream import AWSEventStream
 from gateway.streaming.relay import UpstreamEvents
 from gateway.streaming.translation import translated_result

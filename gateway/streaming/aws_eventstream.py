@@ -11,11 +11,10 @@ import logging
 from collections.abc import Iterator
 
 import orjson
-import urllib3
 from botocore.eventstream import EventStreamBuffer, ParserError
 
-from gateway.streaming.relay import is_timeout
-from gateway.transport.client import UpstreamResponse
+from gateway.streaming.endings import broken_off
+from gateway.transport.client import BodyFailure, UpstreamResponse
 from translators.contract import StreamEvent
 
 log = logging.getLogger("gateway.streaming.aws_eventstream")
@@ -51,13 +50,16 @@ class AWSEventStream:
 
     def __iter__(self) -> Iterator[tuple[bytes, list[StreamEvent]]]:
         buffer = self._buffer
+        received = consumed = 0
         try:
             for chunk in self.response.iter_content():
                 buffer.add_data(chunk)
-                events = [decode_message(message) for message in buffer]
-                if events:
-                    yield b"", events
-            if buffer._data:
+                received += len(chunk)
+                messages = list(buffer)
+                consumed += sum(message.prelude.total_length for message in messages)
+                if messages:
+                    yield b"", [decode_message(message) for message in messages]
+            if received != consumed:
                 self.ended, self.detail = "cut", "the provider closed the stream in the middle of a frame"
             else:
                 self.ended = "complete"
@@ -66,12 +68,9 @@ class AWSEventStream:
                 "cut",
                 f"the provider sent a corrupt event-stream frame ({exc.__class__.__name__})",
             )
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            if is_timeout(exc):
-                self.ended, self.detail = "stall", f"no data from the provider for {self.idle_timeout:g}s"
-            else:
-                self.ended, self.detail = "cut", "the connection to the provider was lost mid-stream"
-            log.info("event stream ended early: %s (%s)", self.ended, exc.__class__.__name__)
+        except BodyFailure as failure:
+            self.ended, self.detail = broken_off(failure, self.idle_timeout)
+            log.info("event stream ended early: %s", self.ended)
 
     def close(self) -> None:
         """Close the upstream response."""

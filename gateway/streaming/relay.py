@@ -14,10 +14,9 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 
-import urllib3
-
+from gateway.streaming.endings import broken_off
 from gateway.streaming.sse import DONE, ServerSentEvent, SSEDecoder
-from gateway.transport.client import UpstreamResponse
+from gateway.transport.client import BodyFailure, UpstreamResponse
 
 log = logging.getLogger("gateway.streaming.relay")
 
@@ -59,33 +58,13 @@ class UpstreamEvents:
                 self.ended, self.detail = "cut", "the provider closed the stream in the middle of an event"
             else:
                 self.ended = "complete"
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            if is_timeout(exc):
-                self.ended = "stall"
-                self.detail = f"no data from the provider for {self.idle_timeout:g}s"
-            else:
-                self.ended = "cut"
-                self.detail = "the connection to the provider was lost mid-stream"
-            log.info("upstream stream ended early: %s (%s)", self.ended, exc.__class__.__name__)
+        except BodyFailure as failure:
+            self.ended, self.detail = broken_off(failure, self.idle_timeout)
+            log.info("upstream stream ended early: %s", self.ended)
 
     def close(self) -> None:
         """Close the upstream response (drops the connection when the body is unread)."""
         self.response.close()
-
-
-def is_timeout(exc: BaseException) -> bool:
-    """Return whether a transport error (or one it wraps) is a read timeout."""
-    seen = 0
-    cur: BaseException | None = exc
-    while cur is not None and seen < 8:
-        if isinstance(cur, (TimeoutError, urllib3.exceptions.ReadTimeoutError)):
-            return True
-        if "timed out" in str(cur):
-            return True
-        nested = next((a for a in getattr(cur, "args", ()) if isinstance(a, BaseException)), None)
-        cur = cur.__cause__ or cur.__context__ or nested
-        seen += 1
-    return False
 
 
 def prime(source: UpstreamEvents) -> tuple[Iterator[Batch], Batch | None]:

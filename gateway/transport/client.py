@@ -51,6 +51,10 @@ class UpstreamFailure(Exception):
         self.seconds = seconds
 
 
+class BodyFailure(UpstreamFailure):
+    """The response body broke off after the headers: ``kind`` is ``stall`` (no data in time) or ``cut``."""
+
+
 class BlockedAddress(OSError):
     """A connection whose peer address is private and not trusted."""
 
@@ -77,23 +81,35 @@ class UpstreamResponse:
 
     @property
     def content(self) -> bytes:
-        """The whole (decoded) body; reading it returns the connection to the pool."""
+        """The whole (decoded) body; reading it returns the connection to the pool.
+
+        Raises ``BodyFailure`` when the body breaks off.
+        """
         if self._content is None:
-            self._content = self.raw.read(decode_content=True)
+            try:
+                self._content = self.raw.read(decode_content=True)
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise body_failure(exc) from exc
             self.raw.release_conn()
         return self._content
 
     def iter_content(self) -> Iterator[bytes]:
-        """Yield body bytes as they arrive (each chunk of a chunked body, else up to 64 KiB)."""
+        """Yield body bytes as they arrive (each chunk of a chunked body, else up to 64 KiB).
+
+        Raises ``BodyFailure`` when the body breaks off.
+        """
         raw = self.raw
-        if raw.chunked and raw.supports_chunked_reads():
-            yield from raw.read_chunked(decode_content=True)
-        else:
-            while True:
-                data = raw.read1(READ_BLOCK, decode_content=True)
-                if not data:
-                    break
-                yield data
+        try:
+            if raw.chunked and raw.supports_chunked_reads():
+                yield from raw.read_chunked(decode_content=True)
+            else:
+                while True:
+                    data = raw.read1(READ_BLOCK, decode_content=True)
+                    if not data:
+                        break
+                    yield data
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise body_failure(exc) from exc
         raw.release_conn()
 
     def close(self) -> None:
@@ -307,6 +323,30 @@ def _failure(exc: BaseException, connect: float, read: float) -> BaseException:
     if isinstance(exc, (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, OSError)):
         return UpstreamFailure("read", _describe(cause))
     return exc
+
+
+def body_failure(exc: BaseException) -> BodyFailure:
+    """Map an error raised while reading a body: a read timeout is a stall, anything else a cut."""
+    if isinstance(exc, BodyFailure):
+        return exc
+    if _is_timeout(exc):
+        return BodyFailure("stall", "no data from the provider in time")
+    return BodyFailure("cut", f"the connection to the provider was lost ({exc.__class__.__name__})")
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    """Return whether a transport error (or one it wraps) is a read timeout."""
+    seen = 0
+    cur: BaseException | None = exc
+    while cur is not None and seen < 8:
+        if isinstance(cur, (TimeoutError, urllib3.exceptions.ReadTimeoutError)):
+            return True
+        if "timed out" in str(cur):
+            return True
+        nested = next((a for a in getattr(cur, "args", ()) if isinstance(a, BaseException)), None)
+        cur = cur.__cause__ or cur.__context__ or nested
+        seen += 1
+    return False
 
 
 def _root(exc: BaseException) -> BaseException:
