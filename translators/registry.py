@@ -66,6 +66,18 @@ class ProviderSpec:
     key_required: bool = True
     #: Rewrite ``developer`` messages to ``system`` (for upstreams that reject the role).
     developer_as_system: bool = True
+    #: Client formats the provider speaks itself: unified endpoint id -> native-format exchange kind
+    #: (``anthropic_messages``, ``claude_elsewhere``, ``openai_responses``, ``azure_responses``).
+    native_formats: Mapping[str, str] = field(default_factory=dict)
+    #: The batch exchange serving its files and batches when they are not OpenAI's endpoints.
+    batch: str | None = None
+
+    def native_format(self, fn: str) -> str | None:
+        """The native-format exchange kind for ``fn``, if this provider speaks the client's format."""
+        kind = self.native_formats.get(fn)
+        if kind is None and fn == "responses" and self.adapter == "openai" and self.serves("responses"):
+            kind = "openai_responses"  # every OpenAI-compatible entry that lists the Responses API
+        return kind
 
     def serves(self, fn: str) -> bool:
         """Return whether this provider serves the unified endpoint ``fn`` (directly or by its group)."""
@@ -157,6 +169,7 @@ _ENTRIES: tuple[ProviderSpec, ...] = (
         headers={"anthropic-version": "2023-06-01"},
         endpoints=frozenset({"chatComplete", "messages", "messagesCountTokens"}),
         adapter="anthropic",
+        native_formats={"messages": "anthropic_messages", "messagesCountTokens": "anthropic_messages"},
     ),
     ProviderSpec(
         "google",
@@ -166,14 +179,30 @@ _ENTRIES: tuple[ProviderSpec, ...] = (
         adapter="google",
     ),
     # Vertex AI, Bedrock and Azure compute their hosts from options (region, project, resource).
-    ProviderSpec("vertex-ai", "", endpoints=frozenset({"chatComplete", "embed", "messages"}), adapter="vertex"),
+    # Claude models on Vertex AI and Bedrock speak the Messages format natively.
+    ProviderSpec(
+        "vertex-ai",
+        "",
+        endpoints=frozenset({"chatComplete", "embed", "messages"}),
+        adapter="vertex",
+        native_formats={"messages": "claude_elsewhere"},
+    ),
     ProviderSpec(
         "bedrock",
         "",
         endpoints=frozenset({"chatComplete", "embed", "messages", "files", "batches"}),
         adapter="bedrock",
+        native_formats={"messages": "claude_elsewhere"},
+        batch="bedrock",
     ),
-    ProviderSpec("azure-openai", "", auth="header:api-key", endpoints=_OPENAI_ALL, adapter="azure"),
+    ProviderSpec(
+        "azure-openai",
+        "",
+        auth="header:api-key",
+        endpoints=_OPENAI_ALL,
+        adapter="azure",
+        native_formats={"responses": "azure_responses"},
+    ),
     ProviderSpec(
         "cohere", "https://api.cohere.com/v1", endpoints=frozenset({"chatComplete", "embed"}), adapter="cohere"
     ),

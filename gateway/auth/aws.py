@@ -21,16 +21,16 @@ from xml.etree import ElementTree
 
 from botocore.credentials import Credentials
 
-from gateway.auth.credentials import cache_key
+from gateway.auth.token_cache import cache_key
 from gateway.core.errors import ProviderError
 from gateway.transport.client import Timeout, UpstreamFailure
 from translators.bedrock.sigv4 import amz_date, region_of, sign
 from translators.contract import Target, TranslationError
 
 if TYPE_CHECKING:
-    from gateway.auth.credentials import TokenCache
+    from gateway.auth.token_cache import TokenCache
     from gateway.core.plan import Leaf
-    from gateway.web.state import GatewayState
+    from gateway.transport.outbound import Outbound
 
 PROVIDER = "bedrock"
 VERSION = "2011-06-15"
@@ -100,10 +100,10 @@ def _source(options: dict[str, Any]) -> Credentials | None:
 
 
 def assume_role(
-    state: "GatewayState", region: str, role_arn: str, external_id: str | None, source: Credentials
+    outbound: "Outbound", region: str, role_arn: str, external_id: str | None, source: Credentials
 ) -> tuple[dict[str, str], float]:
     """Call STS AssumeRole; return ``(credentials dict, expires_at)``."""
-    settings = state.settings
+    settings = outbound.settings
     endpoint = settings.aws_sts_endpoint or f"https://sts.{region}.amazonaws.com"
     query = {"Action": "AssumeRole", "Version": VERSION, "RoleArn": role_arn, "RoleSessionName": SESSION_NAME}
     query["DurationSeconds"] = str(DURATION_SECONDS)
@@ -113,13 +113,13 @@ def assume_role(
     headers = sign("GET", url, {"accept": "application/xml"}, None, source, "sts", region, amz_date())
     timeout = Timeout(settings.connect_timeout, TIMEOUT_SECONDS, TIMEOUT_SECONDS)
     try:
-        response = state.client.send("GET", url, headers=headers, timeout=timeout)
+        response = outbound.client.send("GET", url, headers=headers, timeout=timeout)
     except UpstreamFailure as failure:
         raise _fail(502, f"STS is unreachable: {failure.detail}") from None
     return parse_assume_role(response.status_code, response.content)
 
 
-def resolve(state: "GatewayState", leaf: "Leaf", cache: "TokenCache") -> dict[str, Any]:
+def resolve(outbound: "Outbound", leaf: "Leaf", cache: "TokenCache") -> dict[str, Any]:
     """Return ``{"aws": {...}}`` temporary credentials for ``aws_auth_type: assumedRole``, else ``{}``."""
     options = leaf.options
     if str(options.get("aws_auth_type") or "").lower() != "assumedrole" or not options.get("aws_role_arn"):
@@ -140,5 +140,5 @@ def resolve(state: "GatewayState", leaf: "Leaf", cache: "TokenCache") -> dict[st
     # The key holds the whole source credential (hashed), so a caller who only knows the access key id
     # never receives credentials another caller's secret obtained.
     key = cache_key("aws-sts", role_arn, external_id, source.access_key, source.secret_key, source.token, region)
-    creds = cache.get_or_fetch(key, lambda: assume_role(state, region, role_arn, external_id, source))
+    creds = cache.get_or_fetch(key, lambda: assume_role(outbound, region, role_arn, external_id, source))
     return {"aws": dict(creds)}

@@ -21,14 +21,14 @@ from urllib.parse import urlencode
 
 import orjson
 
-from gateway.auth.credentials import cache_key
+from gateway.auth.token_cache import cache_key
 from gateway.core.errors import ProviderError
 from gateway.transport.client import Timeout, UpstreamFailure
 
 if TYPE_CHECKING:
-    from gateway.auth.credentials import TokenCache
+    from gateway.auth.token_cache import TokenCache
     from gateway.core.plan import Leaf
-    from gateway.web.state import GatewayState
+    from gateway.transport.outbound import Outbound
 
 log = logging.getLogger("gateway.auth.azure")
 
@@ -46,8 +46,8 @@ def _failure(status: int, detail: str) -> ProviderError:
     )
 
 
-def _timeout(state: "GatewayState") -> Timeout:
-    settings = state.settings
+def _timeout(outbound: "Outbound") -> Timeout:
+    settings = outbound.settings
     return Timeout(settings.connect_timeout, min(settings.read_timeout, 30.0), 30.0)
 
 
@@ -74,15 +74,15 @@ def _token_of(status: int, content: bytes) -> tuple[str, float]:
     return token, time.time() + lifetime
 
 
-def _send(state: "GatewayState", method: str, url: str, headers: dict[str, str], body: bytes | None) -> Any:
+def _send(outbound: "Outbound", method: str, url: str, headers: dict[str, str], body: bytes | None) -> Any:
     try:
-        response = state.client.send(method, url, headers=headers, body=body, timeout=_timeout(state))
+        response = outbound.client.send(method, url, headers=headers, body=body, timeout=_timeout(outbound))
     except UpstreamFailure as failure:
         raise _failure(502, f"the token endpoint is unreachable ({failure.kind})") from None
     return _token_of(response.status_code, response.content)
 
 
-def _entra(state: "GatewayState", options: dict[str, Any], cache: "TokenCache") -> str:
+def _entra(outbound: "Outbound", options: dict[str, Any], cache: "TokenCache") -> str:
     tenant = options.get("azure_entra_tenant_id")
     client_id = options.get("azure_entra_client_id")
     secret = options.get("azure_entra_client_secret")
@@ -91,7 +91,7 @@ def _entra(state: "GatewayState", options: dict[str, Any], cache: "TokenCache") 
             401, "entra auth needs azure_entra_tenant_id, azure_entra_client_id and azure_entra_client_secret"
         )
     scope = str(options.get("azure_entra_scope") or DEFAULT_SCOPE)
-    host = state.settings.azure_authority_host
+    host = outbound.settings.azure_authority_host
     url = f"{host}/{tenant}/oauth2/v2.0/token"
     secret_hash = hashlib.sha256(str(secret).encode()).hexdigest()
     form = urlencode(
@@ -101,36 +101,36 @@ def _entra(state: "GatewayState", options: dict[str, Any], cache: "TokenCache") 
 
     def fetch() -> tuple[str, float]:
         log.info("fetching an Entra token (tenant %s, client %s)", tenant, client_id)
-        return _send(state, "POST", url, headers, form)
+        return _send(outbound, "POST", url, headers, form)
 
     return cache.get_or_fetch(cache_key("azure-entra", host, tenant, client_id, scope, secret_hash), fetch)
 
 
-def _managed(state: "GatewayState", options: dict[str, Any], cache: "TokenCache") -> str:
+def _managed(outbound: "Outbound", options: dict[str, Any], cache: "TokenCache") -> str:
     client_id = options.get("azure_managed_client_id") or ""
     query = {"api-version": IMDS_API_VERSION, "resource": MANAGED_RESOURCE}
     if client_id:
         query["client_id"] = str(client_id)
-    endpoint = state.settings.azure_imds_endpoint
+    endpoint = outbound.settings.azure_imds_endpoint
     url = f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(query)}"
 
     def fetch() -> tuple[str, float]:
         log.info("fetching a managed-identity token (client %s)", client_id or "system-assigned")
-        return _send(state, "GET", url, {"Metadata": "true", "accept": "application/json"}, None)
+        return _send(outbound, "GET", url, {"Metadata": "true", "accept": "application/json"}, None)
 
     return cache.get_or_fetch(cache_key("azure-managed", endpoint, client_id, MANAGED_RESOURCE), fetch)
 
 
-def resolve(state: "GatewayState", leaf: "Leaf", cache: "TokenCache") -> dict[str, Any]:
+def resolve(outbound: "Outbound", leaf: "Leaf", cache: "TokenCache") -> dict[str, Any]:
     """Return ``{"access_token": ...}`` for Entra or managed-identity auth, else ``{}``."""
     options = leaf.options
     if options.get("azure_ad_token"):
         return {}
     mode = str(options.get("azure_auth_mode") or "").lower()
     if mode == "entra":
-        return {"access_token": _entra(state, options, cache)}
+        return {"access_token": _entra(outbound, options, cache)}
     if mode == "managed":
-        return {"access_token": _managed(state, options, cache)}
+        return {"access_token": _managed(outbound, options, cache)}
     if mode not in ("", "apikey", "api_key", "api-key"):
         raise _failure(401, f"azure_auth_mode {mode!r} is not supported here (use entra, managed or an api key)")
     return {}

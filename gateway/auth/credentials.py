@@ -2,105 +2,54 @@
 
 Translators are pure; when a provider needs a token first (Vertex AI service accounts, Azure
 Entra, Bedrock assumed roles), the gateway fetches it here and passes it in
-``Target.credentials``. Tokens are cached per credential (a hash of its secret parts) until
-shortly before they expire, so a busy gateway asks each token endpoint about once an hour.
-Provider-specific fetchers live in ``gateway/auth_<name>.py`` and expose
-``resolve(state, leaf, cache) -> dict``.
+``Target.credentials``. The fetchers (``gateway/auth/google.py``, ``azure.py``, ``aws.py``) expose
+``resolve(outbound, leaf, cache) -> dict`` and are chosen by the leaf's translator adapter.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import threading
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from gateway.auth import aws, azure, google
+from gateway.auth.token_cache import TokenCache
 from translators.contract import Target
 
 if TYPE_CHECKING:
     from gateway.core.plan import Leaf
-    from gateway.web.state import GatewayState
+    from gateway.transport.outbound import Outbound
 
-#: Translator adapter name -> module with a ``resolve`` function, for providers that need one.
-RESOLVERS = {
-    "vertex": "gateway.auth.google",
-    "azure": "gateway.auth.azure",
-    "bedrock": "gateway.auth.aws",
+Resolver = Callable[["Outbound", "Leaf", TokenCache], dict[str, Any]]
+
+#: Translator adapter name -> the fetcher of its credentials, for providers that need one.
+RESOLVERS: dict[str, Resolver] = {
+    "vertex": google.resolve,
+    "azure": azure.resolve,
+    "bedrock": aws.resolve,
 }
 
-#: Refresh tokens this long before they expire.
-EXPIRY_MARGIN = 60.0
 
+class Credentials:
+    """Resolve a leaf's credentials through the outbound client, with one token cache per worker."""
 
-def cache_key(*parts: Any) -> str:
-    """Return a secret-free cache key for credential material."""
-    return hashlib.sha256("\x1f".join(repr(p) for p in parts).encode()).hexdigest()
+    def __init__(self, outbound: "Outbound", tokens: TokenCache) -> None:
+        self.outbound = outbound
+        self.tokens = tokens
 
+    def resolve(self, leaf: "Leaf") -> dict[str, Any]:
+        """Return the I/O-resolved credentials a leaf's translator needs (empty when none)."""
+        resolver = RESOLVERS.get(leaf.spec.adapter)
+        return resolver(self.outbound, leaf, self.tokens) if resolver is not None else {}
 
-class TokenCache:
-    """A small TTL cache of tokens, keyed by ``cache_key(...)``."""
-
-    def __init__(self, clock: Callable[[], float] = time.time, max_entries: int = 1024) -> None:
-        self._clock = clock
-        self._max = max_entries
-        self._items: dict[str, tuple[float, Any]] = {}
-        self._lock = threading.Lock()
-        self._fetching: dict[str, threading.Lock] = {}
-        self.fetches = 0
-
-    def _fresh(self, key: str) -> Any:
-        hit = self._items.get(key)
-        if hit is not None and hit[0] - EXPIRY_MARGIN > self._clock():
-            return hit
-        return None
-
-    def get_or_fetch(self, key: str, fetch: Callable[[], tuple[Any, float]]) -> Any:
-        """Return the cached value for ``key``, or call ``fetch() -> (value, expires_at)`` and cache it.
-
-        Concurrent callers missing the same key wait for one fetch instead of each making their own.
-        """
-        hit = self._fresh(key)
-        if hit is not None:
-            return hit[1]
-        with self._lock:
-            key_lock = self._fetching.setdefault(key, threading.Lock())
-        with key_lock:
-            hit = self._fresh(key)
-            if hit is not None:
-                return hit[1]
-            try:
-                value, expires_at = fetch()
-                with self._lock:
-                    self.fetches += 1
-                    if len(self._items) >= self._max:
-                        self._items.pop(next(iter(self._items)))
-                    self._items[key] = (expires_at, value)
-            finally:
-                with self._lock:
-                    self._fetching.pop(key, None)
-        return value
-
-
-def resolve(state: "GatewayState", leaf: "Leaf") -> dict[str, Any]:
-    """Return the I/O-resolved credentials a leaf's translator needs (empty when none)."""
-    module_name = RESOLVERS.get(leaf.spec.adapter)
-    if module_name is None:
-        return {}
-    module = importlib.import_module(module_name)
-    return module.resolve(state, leaf, state.tokens)
-
-
-def resolved_target(state: "GatewayState", leaf: "Leaf", **extra: Any) -> Target:
-    """Return what a translator knows of ``leaf``, credentials resolved (may raise ``ProviderError``)."""
-    return Target(
-        provider=leaf.provider,
-        base_url=leaf.spec.base_url,
-        custom_host=leaf.custom_host,
-        api_key=leaf.api_key,
-        options=leaf.options,
-        strict=leaf.strict,
-        credentials=resolve(state, leaf),
-        **extra,
-    )
+    def target(self, leaf: "Leaf", **extra: Any) -> Target:
+        """Return what a translator knows of ``leaf``, credentials resolved (may raise ``ProviderError``)."""
+        return Target(
+            provider=leaf.provider,
+            base_url=leaf.spec.base_url,
+            custom_host=leaf.custom_host,
+            api_key=leaf.api_key,
+            options=leaf.options,
+            strict=leaf.strict,
+            credentials=self.resolve(leaf),
+            **extra,
+        )

@@ -20,15 +20,15 @@ from urllib.parse import urlencode
 
 import orjson
 
-from gateway.auth.credentials import cache_key
+from gateway.auth.token_cache import cache_key
 from gateway.core.errors import BadRequest, ProviderError
 from gateway.transport.client import Timeout, UpstreamFailure
 from gateway.transport.ssrf import check_custom_host
 
 if TYPE_CHECKING:
-    from gateway.auth.credentials import TokenCache
+    from gateway.auth.token_cache import TokenCache
     from gateway.core.plan import Leaf
-    from gateway.web.state import GatewayState
+    from gateway.transport.outbound import Outbound
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 - an endpoint, not a secret
 SCOPE = "https://www.googleapis.com/auth/cloud-platform"
@@ -60,13 +60,13 @@ def _account(leaf: "Leaf") -> Mapping[str, Any] | None:
     return account
 
 
-def _token_uri(state: "GatewayState", account: Mapping[str, Any], provider: str) -> tuple[str, bool]:
+def _token_uri(outbound: "Outbound", account: Mapping[str, Any], provider: str) -> tuple[str, bool]:
     """Return the token endpoint and whether it must go through the SSRF-guarded adapter."""
     uri = str(account.get("token_uri") or GOOGLE_TOKEN_URI)
     if uri == GOOGLE_TOKEN_URI:
         return uri, False
     try:
-        return check_custom_host(uri, state.trusted), True
+        return check_custom_host(uri, outbound.trusted), True
     except BadRequest:
         raise _fail(provider, 401, "the service account's token_uri is not allowed") from None
 
@@ -84,14 +84,14 @@ def _assertion(account: Mapping[str, Any], token_uri: str, provider: str) -> str
         raise _fail(provider, 401, "the service account's private_key is not a valid RSA key") from None
 
 
-def _fetch(state: "GatewayState", account: Mapping[str, Any], provider: str) -> tuple[str, float]:
+def _fetch(outbound: "Outbound", account: Mapping[str, Any], provider: str) -> tuple[str, float]:
     """Exchange a signed assertion for an access token; return ``(token, expires_at)``."""
-    token_uri, guard = _token_uri(state, account, provider)
+    token_uri, guard = _token_uri(outbound, account, provider)
     form = urlencode({"grant_type": GRANT_TYPE, "assertion": _assertion(account, token_uri, provider)}).encode()
     headers = {"content-type": "application/x-www-form-urlencoded", "accept": "application/json"}
-    timeout = Timeout(state.settings.connect_timeout, TOKEN_TIMEOUT, TOKEN_TIMEOUT)
+    timeout = Timeout(outbound.settings.connect_timeout, TOKEN_TIMEOUT, TOKEN_TIMEOUT)
     try:
-        response = state.client.send("POST", token_uri, headers=headers, body=form, timeout=timeout, guard=guard)
+        response = outbound.client.send("POST", token_uri, headers=headers, body=form, timeout=timeout, guard=guard)
     except UpstreamFailure as failure:
         raise _fail(provider, 502, f"the token endpoint failed: {failure.detail}") from None
     answer = _json(response.content)
@@ -117,7 +117,7 @@ def _json(body: bytes) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
-def resolve(state: "GatewayState", leaf: "Leaf", cache: "TokenCache") -> dict[str, Any]:
+def resolve(outbound: "Outbound", leaf: "Leaf", cache: "TokenCache") -> dict[str, Any]:
     """Return ``{"access_token", "project_id"}`` for a Vertex AI leaf."""
     account = _account(leaf)
     if account is None:
@@ -131,5 +131,5 @@ def resolve(state: "GatewayState", leaf: "Leaf", cache: "TokenCache") -> dict[st
         account["private_key"],
         account.get("token_uri") or GOOGLE_TOKEN_URI,
     )
-    token = cache.get_or_fetch(key, lambda: _fetch(state, account, leaf.provider))
+    token = cache.get_or_fetch(key, lambda: _fetch(outbound, account, leaf.provider))
     return {"access_token": token, "project_id": account.get("project_id") or None}

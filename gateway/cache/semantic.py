@@ -24,7 +24,7 @@ from gateway.transport.ssrf import check_custom_host
 if TYPE_CHECKING:
     import numpy as np
 
-    from gateway.web.state import GatewayState
+    from gateway.transport.outbound import Outbound
 
 from gateway.core.failopen import ThrottledWarning
 
@@ -33,20 +33,22 @@ log = logging.getLogger("gateway.cache.semantic")
 MAX_PER_SCOPE = 2000
 
 
-def embed(state: "GatewayState", config: Mapping[str, Any], text: str, *, untrusted: bool = True) -> np.ndarray:
+def embed(
+    outbound: "Outbound", registry: Mapping[str, Any], config: Mapping[str, Any], text: str, *, untrusted: bool = True
+) -> np.ndarray:
     """Embed ``text`` with the configured provider; return a unit vector.
 
     ``untrusted`` (a client's config rather than the operator's setting): a custom host must pass
     the SSRF rules, and the connected address is checked as for any custom host.
     """
-    spec = state.registry.get(str(config.get("provider", "openai")))
+    spec = registry.get(str(config.get("provider", "openai")))
     if spec is None:
         raise ProviderError("gateway", 400, "semantic cache: unknown embedding provider")
     custom = config.get("custom_host")
     guard = bool(custom) and untrusted
     if guard:
         try:
-            base = check_custom_host(str(custom), state.trusted)
+            base = check_custom_host(str(custom), outbound.trusted)
         except BadRequest:
             raise ProviderError("gateway", 400, "semantic cache: invalid embedding custom_host") from None
     else:
@@ -56,9 +58,9 @@ def embed(state: "GatewayState", config: Mapping[str, Any], text: str, *, untrus
     if key:
         headers["authorization"] = f"Bearer {key}"
     body = orjson.dumps({"model": config.get("model", "text-embedding-3-small"), "input": text})
-    timeout = Timeout(state.settings.connect_timeout, 30.0, 30.0)
+    timeout = Timeout(outbound.settings.connect_timeout, 30.0, 30.0)
     try:
-        response = state.client.send(
+        response = outbound.client.send(
             "POST", base + "/embeddings", headers=headers, body=body, timeout=timeout, guard=guard
         )
     except UpstreamFailure as failure:

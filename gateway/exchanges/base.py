@@ -2,7 +2,7 @@
 
 An *exchange* is one kind of upstream conversation for a leaf (``openai_compat``, ``translated``,
 ``native_formats``, ``endpoints``, ``bedrock_batch``, ``passthrough``). It is prepared from the
-leaf and an ``ExchangeContext``, sent by the leaf caller, and ``handle``-s the response.
+leaf and an ``ExchangeContext``, sent by the leaf ctx, and ``handle``-s the response.
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from __future__ import annotations
 import errno
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway.core.options import upstream_response_headers
 from gateway.core.outcomes import provider_failure, without_type
@@ -20,26 +22,59 @@ from gateway.transport.client import BodyFailure, UpstreamResponse
 from translators.openai import compat as openai_translator
 
 if TYPE_CHECKING:
-    from gateway.pipeline.caller import LeafCaller
+    from gateway.auth.credentials import Credentials
+    from gateway.core.call import Call
+    from gateway.transport.client import Timeout
+    from gateway.transport.outbound import Outbound
 
 log = logging.getLogger("gateway.exchanges")
 
 
-def provider_headers(caller: "LeafCaller", leaf: Leaf, base: dict[str, str]) -> dict[str, str]:
+@dataclass(frozen=True)
+class ExchangeContext:
+    """What an exchange may use: the call, the outbound services, credentials, the client's stream encoder."""
+
+    call: "Call"
+    outbound: "Outbound"
+    credentials: "Credentials"
+    #: The stream encoder for the client's format, given the provider's name (observed when hooks or the
+    #: cache must see the streamed answer).
+    encoder: Callable[[str], Any]
+    #: Whether an OpenAI-format stream can go to the client byte for byte (OpenAI client, nothing observing).
+    relays_bytes: bool
+
+    def deadline(self, timeout: "Timeout") -> AbstractContextManager[None]:
+        """Bound stream priming by the attempt's total timeout."""
+        return self.outbound.client.deadline(timeout.total)
+
+
+class Exchange(Protocol):
+    """One prepared upstream conversation for a leaf: what to send, and how to read the answer."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: Any
+    stream: bool
+
+    def handle(self, response: UpstreamResponse, timeout: "Timeout") -> Result: ...
+
+
+def provider_headers(ctx: "ExchangeContext", leaf: Leaf, base: dict[str, str]) -> dict[str, str]:
     """Add auth, static and forwarded headers to ``base``; names compared case-insensitively, later wins."""
     headers = base
     for name, value in openai_translator.request_headers(leaf.spec, leaf.api_key, leaf.options).items():
         headers[name.lower()] = value
-    if caller.call.method in ("GET", "HEAD"):
+    if ctx.call.method in ("GET", "HEAD"):
         headers.pop("content-type", None)
-    return outgoing_headers(caller, leaf, headers)
+    return outgoing_headers(ctx, leaf, headers)
 
 
-def outgoing_headers(caller: "LeafCaller", leaf: Leaf, headers: Mapping[str, str]) -> dict[str, str]:
+def outgoing_headers(ctx: "ExchangeContext", leaf: Leaf, headers: Mapping[str, str]) -> dict[str, str]:
     """Return ``headers`` with lower-case names plus the client headers named in ``forward_headers`` (they win)."""
     out = {name.lower(): value for name, value in headers.items()}
     if leaf.forward_headers:
-        for name, value in caller.call.headers:
+        for name, value in ctx.call.headers:
             if name.lower() in leaf.forward_headers:
                 out[name.lower()] = value
     return out

@@ -1,7 +1,7 @@
 """Serve OpenAI Files and Batches on Bedrock: batch inference jobs whose files live in S3.
 
 Each endpoint call is one ``BatchExchange``: the first upstream request (sent, retried and timed by
-``gateway.pipeline.caller``) and how to finish it, sometimes with a second request. Uploads become Bedrock
+``gateway.pipeline.ctx``) and how to finish it, sometimes with a second request. Uploads become Bedrock
 records (``translators.bedrock.batch``) PUT to S3 without being held whole (``gateway.exchanges.bedrock_batch_files``).
 Batch calls go to Bedrock's control plane and come back as OpenAI batch objects; cancelling stops the
 job, then reads it back; ``GET /v1/batches/{id}/output`` reads the job, then streams its S3 output
@@ -23,7 +23,6 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode
 
-from gateway.auth.credentials import resolved_target
 from gateway.core.errors import ProviderError
 from gateway.core.outcomes import error_result, gateway_exception, provider_failure, without_type
 from gateway.core.plan import Leaf
@@ -39,7 +38,7 @@ from translators.contract import HttpRequest, Target, TranslationError
 from translators.openai_shapes import loads_or_none
 
 if TYPE_CHECKING:
-    from gateway.pipeline.caller import LeafCaller
+    from gateway.exchanges.base import ExchangeContext
 
 #: Endpoint ids served here.
 FNS = frozenset({
@@ -72,13 +71,13 @@ class BatchExchange:
             return gateway_exception(self.flow.leaf, 400, exc.message, param=exc.param)
 
 
-def prepare(caller: "LeafCaller", leaf: Leaf) -> BatchExchange | Result:
+def prepare(ctx: "ExchangeContext", leaf: Leaf) -> BatchExchange | Result:
     """Build the exchange for a files or batches call on Bedrock, or the error that prevents it."""
-    fn = caller.call.fn
+    fn = ctx.call.fn
     if fn not in FNS or not (leaf.spec.serves(fn) or leaf.spec.serves(SERVED_AS.get(fn, ""))):
         return gateway_exception(leaf, 400, f"{fn} is not supported by {leaf.provider}")
     try:
-        flow = BatchFlow(caller, leaf, resolved_target(caller.state, leaf))
+        flow = BatchFlow(ctx, leaf, ctx.credentials.target(leaf))
         return getattr(flow, fn)()
     except ProviderError as error:
         return error_result(leaf, error)
@@ -89,9 +88,9 @@ def prepare(caller: "LeafCaller", leaf: Leaf) -> BatchExchange | Result:
 class BatchFlow:
     """The requests and answers of each files and batches endpoint for one leaf."""
 
-    def __init__(self, caller: "LeafCaller", leaf: Leaf, target: Target) -> None:
-        self.caller = caller
-        self.call = caller.call
+    def __init__(self, ctx: "ExchangeContext", leaf: Leaf, target: Target) -> None:
+        self.ctx = ctx
+        self.call = ctx.call
         self.leaf = leaf
         self.target = target
         self.segment = self.call.path.split("/")[2] if self.call.path.count("/") >= 2 else ""
@@ -105,7 +104,7 @@ class BatchFlow:
 
     def send(self, request: HttpRequest, timeout: Timeout, stream: bool = False) -> UpstreamResponse:
         """Send a follow-up request (transport failures propagate to the attempt loop)."""
-        return self.caller.state.client.send(
+        return self.ctx.outbound.client.send(
             request.method,
             request.url,
             headers=request.headers,

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from gateway.auth import credentials
 from gateway.core.errors import ProviderError
 from gateway.core.outcomes import error_result, gateway_exception, stream_headers, without_type
 from gateway.core.plan import Leaf
@@ -31,7 +30,7 @@ from gateway.transport.multipart import MultipartBody, form_fields
 from translators.contract import Target, TranslationError
 
 if TYPE_CHECKING:
-    from gateway.pipeline.caller import LeafCaller
+    from gateway.exchanges.base import ExchangeContext
 
 log = logging.getLogger("gateway.exchanges.endpoints")
 
@@ -57,9 +56,9 @@ def json_payload(body: dict[str, Any], raw: bytes | None, overrides: dict[str, A
     return orjson.dumps({**body, **overrides})
 
 
-def request_payload(caller: "LeafCaller", leaf: Leaf, headers: dict[str, str], model: str | None = None) -> Any:
+def request_payload(ctx: "ExchangeContext", leaf: Leaf, headers: dict[str, str], model: str | None = None) -> Any:
     """The body to send: JSON with override params (and the translator's ``model``), a re-encoded form, or nothing."""
-    call = caller.call
+    call = ctx.call
     overrides = {**leaf.override_params, "model": model} if model else leaf.override_params
     if call.form is not None:
         body = MultipartBody(form_fields(call.form.fields, overrides), call.form.files)
@@ -75,8 +74,8 @@ def request_payload(caller: "LeafCaller", leaf: Leaf, headers: dict[str, str], m
 class Locator:
     """Where one leaf's requests go: the provider's base URL, or a translator's ``route``."""
 
-    def __init__(self, caller: "LeafCaller", leaf: Leaf, translator: Any = None) -> None:
-        self.caller = caller
+    def __init__(self, ctx: "ExchangeContext", leaf: Leaf, translator: Any = None) -> None:
+        self.ctx = ctx
         self.leaf = leaf
         self.translator = translator
         self.target: Target | None = None
@@ -86,11 +85,11 @@ class Locator:
         leaf = self.leaf
         if self.translator is None:
             url = (leaf.custom_host or leaf.spec.base_url) + path + (f"?{query}" if query else "")
-            return method, url, provider_headers(self.caller, leaf, {})
+            return method, url, provider_headers(self.ctx, leaf, {})
         if self.target is None:
-            self.target = credentials.resolved_target(self.caller.state, leaf)
+            self.target = self.ctx.credentials.target(leaf)
         routed = self.translator.route(fn, self.target, method, path, query)
-        return routed.method, routed.url, outgoing_headers(self.caller, leaf, routed.headers)
+        return routed.method, routed.url, outgoing_headers(self.ctx, leaf, routed.headers)
 
     def body_model(self, fn: str) -> str | None:
         """The model a routing translator needs the body to name (Azure's deployment), if any."""
@@ -104,32 +103,32 @@ class EndpointExchange:
     #: Send with the body unread (relayed as it arrives).
     stream = True
 
-    def __init__(self, caller: "LeafCaller", leaf: Leaf, routed: Routed, body: Any, locator: Locator) -> None:
-        self.caller = caller
+    def __init__(self, ctx: "ExchangeContext", leaf: Leaf, routed: Routed, body: Any, locator: Locator) -> None:
+        self.ctx = ctx
         self.leaf = leaf
         self.method, self.url, self.headers = routed
         self.body = body
         self.locator = locator
         #: The client asked for server-sent events; the stream idle timeout applies rather than the read timeout.
-        call = caller.call
+        call = ctx.call
         self.sse = call.stream or (call.body or {}).get("stream_format") == "sse"
 
     @classmethod
-    def prepare(cls, caller: "LeafCaller", leaf: Leaf, translator: Any = None) -> "EndpointExchange | Result":
+    def prepare(cls, ctx: "ExchangeContext", leaf: Leaf, translator: Any = None) -> "EndpointExchange | Result":
         """Build the exchange (``translator`` routes non-OpenAI providers), or the error that prevents it."""
-        call = caller.call
+        call = ctx.call
         if translator is None and not (leaf.spec.serves(call.fn) or leaf.spec.serves(SERVED_AS.get(call.fn, ""))):
             return gateway_exception(leaf, 400, f"{call.fn} is not supported by {leaf.provider}")
         exchange_cls: type[EndpointExchange] = BatchOutputExchange if call.fn == "getBatchOutput" else cls
-        locator = Locator(caller, leaf, translator)
+        locator = Locator(ctx, leaf, translator)
         try:
             routed = exchange_cls.first_request(locator, call.fn, call.method, call.path, call.query)
         except ProviderError as error:
             return error_result(leaf, error)
         except TranslationError as exc:
             return gateway_exception(leaf, 400, exc.message, param=exc.param)
-        body = request_payload(caller, leaf, routed[2], locator.body_model(call.fn))
-        return exchange_cls(caller, leaf, routed, body, locator)
+        body = request_payload(ctx, leaf, routed[2], locator.body_model(call.fn))
+        return exchange_cls(ctx, leaf, routed, body, locator)
 
     @staticmethod
     def first_request(locator: Locator, fn: str, method: str, path: str, query: str) -> Routed:
@@ -170,7 +169,7 @@ class BatchOutputExchange(EndpointExchange):
             return error_result(leaf, error)
         except TranslationError as exc:
             return gateway_exception(leaf, 400, exc.message, param=exc.param)
-        content = self.caller.state.client.send(
+        content = self.ctx.outbound.client.send(
             method, url, headers=headers, stream=True, timeout=timeout, guard=leaf.guard_host
         )
         return relay(leaf, content)

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from gateway.auth import credentials
 from gateway.core.errors import ProviderError
 from gateway.core.outcomes import error_result, gateway_exception, provider_failure, without_type
 from gateway.core.plan import Leaf
@@ -25,6 +24,7 @@ from gateway.streaming.client_formats import AnthropicEncoder, encode
 from gateway.streaming.relay import anthropic_final, responses_final
 from gateway.streaming.translation import primed, relay_result, stream_result
 from gateway.transport.client import Timeout, UpstreamResponse
+from translators.adapters import translator_for
 from translators.anthropic import claude_elsewhere as claude_native
 from translators.anthropic import translator as anthropic
 from translators.bedrock import translator as bedrock_translator
@@ -32,12 +32,13 @@ from translators.contract import Target, TranslationError
 from translators.formats import messages as messages_api
 
 if TYPE_CHECKING:
-    from gateway.pipeline.caller import LeafCaller
+    from gateway.core.call import Call
+    from gateway.exchanges.base import ExchangeContext
 
 
-def client_body(caller: "LeafCaller", leaf: Leaf) -> bytes:
+def client_body(ctx: "ExchangeContext", leaf: Leaf) -> bytes:
     """The client's original body, with the leaf's override params merged when it has any."""
-    call = caller.call
+    call = ctx.call
     if not leaf.override_params:
         return call.client_raw or orjson.dumps(call.client_body or {})
     return orjson.dumps({**(call.client_body or {}), **leaf.override_params})
@@ -47,54 +48,65 @@ def _responses_error(code: str, message: str) -> bytes:
     return encode([("error", {"type": "error", "code": code, "message": message, "param": None})])
 
 
+def is_claude(leaf: Leaf, call: "Call") -> bool:
+    """Whether a Messages call names a Claude model on Vertex AI or Bedrock (which speak the format natively)."""
+    model = str(leaf.override_params.get("model") or (call.client_body or {}).get("model") or "")
+    try:
+        if leaf.spec.adapter == "vertex":
+            return claude_native.is_vertex_claude(model)
+        return leaf.spec.adapter == "bedrock" and claude_native.is_bedrock_claude(model)
+    except TranslationError:
+        return False
+
+
 class NativeFormatExchange:
     """Relay a request in the client's format to a provider that speaks it."""
 
     method = "POST"
 
     def __init__(
-        self, caller: "LeafCaller", leaf: Leaf, url: str, headers: dict[str, str], body: bytes, kind: str
+        self, ctx: "ExchangeContext", leaf: Leaf, url: str, headers: dict[str, str], body: bytes, kind: str
     ) -> None:
-        self.caller = caller
+        self.ctx = ctx
         self.leaf = leaf
         self.url = url
         self.headers = headers
         self.body = body
         self.kind = kind
-        self.stream = caller.call.stream
+        self.stream = ctx.call.stream
 
     @classmethod
-    def anthropic_messages(cls, caller: "LeafCaller", leaf: Leaf) -> "NativeFormatExchange":
+    def anthropic_messages(cls, ctx: "ExchangeContext", leaf: Leaf) -> "NativeFormatExchange":
         """``/v1/messages`` (or ``count_tokens``) to Anthropic."""
         target = Target(provider=leaf.provider, api_key=leaf.api_key, options=leaf.options)
-        headers = outgoing_headers(caller, leaf, anthropic.headers(target))
-        url = (leaf.custom_host or leaf.spec.base_url).rstrip("/") + caller.call.path
-        return cls(caller, leaf, url, headers, client_body(caller, leaf), "anthropic")
+        headers = outgoing_headers(ctx, leaf, anthropic.headers(target))
+        url = (leaf.custom_host or leaf.spec.base_url).rstrip("/") + ctx.call.path
+        return cls(ctx, leaf, url, headers, client_body(ctx, leaf), "anthropic")
 
     @classmethod
-    def claude_elsewhere(cls, caller: "LeafCaller", leaf: Leaf) -> "NativeFormatExchange | Result":
-        """``/v1/messages`` to Claude on Vertex AI or Bedrock, in the Messages format natively."""
+    def claude_elsewhere(cls, ctx: "ExchangeContext", leaf: Leaf) -> "NativeFormatExchange | Result | None":
+        """``/v1/messages`` to Claude on Vertex AI or Bedrock, in the Messages format natively (None: not Claude)."""
+        if not is_claude(leaf, ctx.call):
+            return None
         try:
-            target = credentials.resolved_target(caller.state, leaf)
+            target = ctx.credentials.target(leaf)
         except ProviderError as error:
             return error_result(leaf, error)
-        body = {**(caller.call.client_body or {}), **leaf.override_params}
+        body = {**(ctx.call.client_body or {}), **leaf.override_params}
         build = claude_native.vertex_request if leaf.spec.adapter == "vertex" else claude_native.bedrock_request
         try:
-            request = build(body, target, caller.call.stream)
+            request = build(body, target, ctx.call.stream)
         except TranslationError as exc:
             return gateway_exception(leaf, 400, exc.message, param=exc.param)
-        headers = outgoing_headers(caller, leaf, request.headers)
+        headers = outgoing_headers(ctx, leaf, request.headers)
         kind = "anthropic" if leaf.spec.adapter == "vertex" else "bedrock-anthropic"
-        return cls(caller, leaf, request.url, headers, request.body or b"", kind)
+        return cls(ctx, leaf, request.url, headers, request.body or b"", kind)
 
     @classmethod
-    def azure_responses(cls, caller: "LeafCaller", leaf: Leaf) -> "NativeFormatExchange | Result":
+    def azure_responses(cls, ctx: "ExchangeContext", leaf: Leaf) -> "NativeFormatExchange | Result":
         """``/v1/responses`` to Azure OpenAI (its Responses API, deployment sent as the model)."""
-        from gateway.exchanges.translated import translator_for
-
         try:
-            target = credentials.resolved_target(caller.state, leaf)
+            target = ctx.credentials.target(leaf)
         except ProviderError as error:
             return error_result(leaf, error)
         translator = translator_for("azure")
@@ -102,19 +114,19 @@ class NativeFormatExchange:
             routed = translator.route("responses", target, "POST", "/responses", "")
         except TranslationError as exc:
             return gateway_exception(leaf, 400, exc.message, param=exc.param)
-        headers = outgoing_headers(caller, leaf, routed.headers)
-        body = {**(caller.call.client_body or {}), **leaf.override_params}
+        headers = outgoing_headers(ctx, leaf, routed.headers)
+        body = {**(ctx.call.client_body or {}), **leaf.override_params}
         model = translator.body_model("responses", target)
         if model:
             body["model"] = model
-        return cls(caller, leaf, routed.url, headers, orjson.dumps(body), "responses")
+        return cls(ctx, leaf, routed.url, headers, orjson.dumps(body), "responses")
 
     @classmethod
-    def openai_responses(cls, caller: "LeafCaller", leaf: Leaf) -> "NativeFormatExchange":
+    def openai_responses(cls, ctx: "ExchangeContext", leaf: Leaf) -> "NativeFormatExchange":
         """``/v1/responses`` to OpenAI (or another provider serving the Responses API)."""
-        headers = provider_headers(caller, leaf, {"content-type": "application/json"})
+        headers = provider_headers(ctx, leaf, {"content-type": "application/json"})
         url = (leaf.custom_host or leaf.spec.base_url).rstrip("/") + "/responses"
-        return cls(caller, leaf, url, headers, client_body(caller, leaf), "responses")
+        return cls(ctx, leaf, url, headers, client_body(ctx, leaf), "responses")
 
     def handle(self, response: UpstreamResponse, timeout: Timeout) -> Result:
         """Relay the answer as it is."""
@@ -137,9 +149,7 @@ class NativeFormatExchange:
                 is_final = anthropic_final
             else:
                 error_event, is_final = _responses_error, responses_final
-            return relay_result(
-                self.caller, leaf, response, headers, timeout, error_event, is_final, native_format=True
-            )
+            return relay_result(self.ctx, leaf, response, headers, timeout, error_event, is_final, native_format=True)
         origin = leaf.provider if response.status_code >= 400 else None
         return Result(
             response.status_code,
@@ -155,7 +165,7 @@ class NativeFormatExchange:
     def _bedrock_stream(self, response: UpstreamResponse, headers: list[tuple[str, str]], timeout: Timeout) -> Result:
         leaf = self.leaf
         source = AWSEventStream(response, timeout.read)
-        started = primed(self.caller, leaf, source, timeout)
+        started = primed(self.ctx, leaf, source, timeout)
         if isinstance(started, Result):
             return started
         batches, first = started

@@ -21,7 +21,7 @@ from translators.openai import compat as openai_translator
 from translators.registry import ENDPOINT_PATHS
 
 if TYPE_CHECKING:
-    from gateway.pipeline.caller import LeafCaller
+    from gateway.exchanges.base import ExchangeContext
 
 
 class CompatExchange:
@@ -29,25 +29,25 @@ class CompatExchange:
 
     method = "POST"
 
-    def __init__(self, caller: "LeafCaller", leaf: Leaf, url: str, headers: dict[str, str], body: Any) -> None:
-        self.caller = caller
+    def __init__(self, ctx: "ExchangeContext", leaf: Leaf, url: str, headers: dict[str, str], body: Any) -> None:
+        self.ctx = ctx
         self.leaf = leaf
         self.url = url
         self.headers = headers
         self.body = body
-        self.stream = caller.call.stream
+        self.stream = ctx.call.stream
 
     @classmethod
-    def prepare(cls, caller: "LeafCaller", leaf: Leaf) -> "CompatExchange | Result":
+    def prepare(cls, ctx: "ExchangeContext", leaf: Leaf) -> "CompatExchange | Result":
         """Build the exchange, or the gateway error that prevents it."""
-        call = caller.call
+        call = ctx.call
         fn = call.unified_fn
         if not leaf.spec.serves(fn):
             return gateway_exception(leaf, 400, f"{fn} is not supported by {leaf.provider}")
         url = (leaf.custom_host or leaf.spec.base_url) + ENDPOINT_PATHS.get(fn, call.path)
-        headers = provider_headers(caller, leaf, {"content-type": "application/json"})
+        headers = provider_headers(ctx, leaf, {"content-type": "application/json"})
         body = openai_translator.request_body(leaf.spec, call.body, call.raw, leaf.override_params)
-        return cls(caller, leaf, url, headers, body)
+        return cls(ctx, leaf, url, headers, body)
 
     def handle(self, response: UpstreamResponse, timeout: Timeout) -> Result:
         """Relay the provider's answer."""
@@ -57,7 +57,7 @@ class CompatExchange:
         if response.status_code >= 400:
             return openai_failure(leaf, response, relayed)
         if self.stream and content_type.startswith("text/event-stream"):
-            return openai_stream_result(self.caller, leaf, response, without_type(relayed), timeout)
+            return openai_stream_result(self.ctx, leaf, response, without_type(relayed), timeout)
         return Result(
             response.status_code,
             without_type(relayed),
@@ -69,12 +69,10 @@ class CompatExchange:
 
 
 def openai_stream_result(
-    caller: "LeafCaller", leaf: Leaf, response: UpstreamResponse, headers: list[tuple[str, str]], timeout: Timeout
+    ctx: "ExchangeContext", leaf: Leaf, response: UpstreamResponse, headers: list[tuple[str, str]], timeout: Timeout
 ) -> Result:
     """An OpenAI-format upstream stream: relayed byte for byte, or re-encoded (other client formats, observed)."""
-    if caller.relays_bytes:
-        return relay_result(caller, leaf, response, headers, timeout, OpenAIEncoder(leaf.provider).error)
+    if ctx.relays_bytes:
+        return relay_result(ctx, leaf, response, headers, timeout, OpenAIEncoder(leaf.provider).error)
     source = UpstreamEvents(response, timeout.read)
-    return translated_result(
-        caller, leaf, response, source, headers, timeout, OpenAIChunks(), caller.encoder(leaf.provider)
-    )
+    return translated_result(ctx, leaf, response, source, headers, timeout, OpenAIChunks(), ctx.encoder(leaf.provider))

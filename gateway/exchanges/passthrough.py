@@ -14,7 +14,7 @@ from gateway.transport.client import Timeout, UpstreamResponse
 from translators.openai import compat as openai_translator
 
 if TYPE_CHECKING:
-    from gateway.pipeline.caller import LeafCaller
+    from gateway.exchanges.base import ExchangeContext
 
 log = logging.getLogger("gateway.exchanges.passthrough")
 
@@ -32,14 +32,14 @@ class ProxyExchange:
         self.body = body
 
     @classmethod
-    def prepare(cls, caller: "LeafCaller", leaf: Leaf) -> "ProxyExchange | Result":
+    def prepare(cls, ctx: "ExchangeContext", leaf: Leaf) -> "ProxyExchange | Result":
         """Build the exchange, or the gateway error that prevents it."""
-        call = caller.call
+        call = ctx.call
         base = leaf.custom_host or leaf.spec.base_url
         if not base:
             return gateway_exception(leaf, 400, f"{leaf.provider} needs a custom host for pass-through requests")
         url = base + call.path + (f"?{call.query}" if call.query else "")
-        headers = provider_headers(caller, leaf, dict(forwardable_request_headers(call.headers)))
+        headers = provider_headers(ctx, leaf, dict(forwardable_request_headers(call.headers)))
         if call.body is not None:
             body = openai_translator.request_body(leaf.spec, call.body, call.raw, leaf.override_params)
         else:

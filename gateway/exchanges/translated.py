@@ -8,13 +8,11 @@ named in ``x-portkey-unmapped-params`` rather than dropped silently.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from gateway.auth import credentials
 from gateway.core.errors import ProviderError
 from gateway.core.outcomes import error_result, gateway_exception, provider_failure, without_type
 from gateway.core.plan import Leaf
@@ -26,33 +24,11 @@ from gateway.streaming.relay import UpstreamEvents
 from gateway.streaming.translation import translated_result
 from gateway.transport.client import Timeout, UpstreamResponse
 from gateway.transport.fetch import fetch_all
+from translators.adapters import translator_for
 from translators.contract import InvalidResponse, ProviderRefusal, Target, TranslationError, Translator
 
 if TYPE_CHECKING:
-    from gateway.pipeline.caller import LeafCaller
-
-#: Adapter name (``ProviderSpec.adapter``) -> translator module exposing ``TRANSLATOR``.
-TRANSLATOR_MODULES = {
-    "anthropic": "translators.anthropic.translator",
-    "google": "translators.google.translator",
-    "vertex": "translators.google.vertex",
-    "bedrock": "translators.bedrock.translator",
-    "azure": "translators.azure.translator",
-    "cohere": "translators.cohere.translator",
-    "mistral": "translators.mistral.translator",
-    "stability": "translators.stability.translator",
-}
-
-_loaded: dict[str, Translator] = {}
-
-
-def translator_for(adapter: str) -> Translator:
-    """Return the translator of ``adapter`` (imported on first use)."""
-    translator = _loaded.get(adapter)
-    if translator is None:
-        translator = importlib.import_module(TRANSLATOR_MODULES[adapter]).TRANSLATOR
-        _loaded[adapter] = translator
-    return translator
+    from gateway.exchanges.base import ExchangeContext
 
 
 class NativeExchange:
@@ -60,7 +36,7 @@ class NativeExchange:
 
     def __init__(
         self,
-        caller: "LeafCaller",
+        ctx: "ExchangeContext",
         leaf: Leaf,
         translator: Translator,
         target: Target,
@@ -71,7 +47,7 @@ class NativeExchange:
         payload: bytes | None,
         unmapped: list[str],
     ) -> None:
-        self.caller = caller
+        self.ctx = ctx
         self.leaf = leaf
         self.translator = translator
         self.target = target
@@ -81,12 +57,12 @@ class NativeExchange:
         self.headers = headers
         self.body = payload
         self.unmapped = unmapped
-        self.stream = caller.call.stream
+        self.stream = ctx.call.stream
 
     @classmethod
-    def prepare(cls, caller: "LeafCaller", leaf: Leaf) -> "NativeExchange | Result":
+    def prepare(cls, ctx: "ExchangeContext", leaf: Leaf) -> "NativeExchange | Result":
         """Translate the call for ``leaf``, or return the error that prevents it."""
-        call = caller.call
+        call = ctx.call
         translator = translator_for(leaf.spec.adapter)
         fn = call.unified_fn
         if not translator.supports(fn):
@@ -95,18 +71,18 @@ class NativeExchange:
         if leaf.override_params:
             body.update(leaf.override_params)
         try:
-            target = credentials.resolved_target(caller.state, leaf)
+            target = ctx.credentials.target(leaf)
         except ProviderError as error:
             return error_result(leaf, error)
-        target = replace(target, fetched=fetch_all(caller.state, translator.images_to_fetch(fn, body)))
+        target = replace(target, fetched=fetch_all(ctx.outbound, translator.images_to_fetch(fn, body)))
         try:
             built = translator.build_request(fn, body, target, call.stream)
         except TranslationError as exc:
             return gateway_exception(leaf, 400, exc.message, param=exc.param)
         request = built.request
-        headers = outgoing_headers(caller, leaf, request.headers)
+        headers = outgoing_headers(ctx, leaf, request.headers)
         return cls(
-            caller, leaf, translator, target, body, request.method, request.url, headers, request.body, built.unmapped
+            ctx, leaf, translator, target, body, request.method, request.url, headers, request.body, built.unmapped
         )
 
     def _headers(self, response: UpstreamResponse) -> list[tuple[str, str]]:
@@ -117,7 +93,7 @@ class NativeExchange:
 
     def handle(self, response: UpstreamResponse, timeout: Timeout) -> Result:
         """Map the provider's answer to OpenAI's format (or the client's format for streams)."""
-        leaf, call = self.leaf, self.caller.call
+        leaf, call = self.leaf, self.ctx.call
         headers = self._headers(response)
         if response.status_code >= 400:
             content_type = response.headers.get("content-type", "")
@@ -127,7 +103,7 @@ class NativeExchange:
         if getattr(self.translator, "passthrough", False):
             content_type = response.headers.get("content-type", "")
             if self.stream and content_type.startswith("text/event-stream"):
-                return openai_stream_result(self.caller, leaf, response, headers, timeout)
+                return openai_stream_result(self.ctx, leaf, response, headers, timeout)
             return Result(
                 response.status_code,
                 headers,
@@ -142,8 +118,8 @@ class NativeExchange:
             else:
                 source = UpstreamEvents(response, timeout.read)
             mapper = self.translator.stream(call.unified_fn, self.target, self.request_body)
-            encoder = self.caller.encoder(leaf.provider)
-            return translated_result(self.caller, leaf, response, source, headers, timeout, mapper, encoder)
+            encoder = self.ctx.encoder(leaf.provider)
+            return translated_result(self.ctx, leaf, response, source, headers, timeout, mapper, encoder)
         target = replace(self.target, response_headers={k.lower(): v for k, v in response.headers.items()})
         try:
             answer = self.translator.parse_response(call.unified_fn, response.content, target, self.request_body)

@@ -13,64 +13,58 @@ every strategy above gets retries for free.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable
+from typing import Any
 
+from gateway.auth.credentials import Credentials
 from gateway.core.call import Call
 from gateway.core.errors import RequestTimeout, UpstreamTimeout, UpstreamUnavailable
 from gateway.core.outcomes import error_result, gateway_exception
 from gateway.core.plan import Leaf
 from gateway.core.result import Result, json_result
 from gateway.exchanges import bedrock_batch
+from gateway.exchanges.base import Exchange, ExchangeContext
 from gateway.exchanges.endpoints import ENDPOINT_FNS, EndpointExchange
 from gateway.exchanges.native_formats import NativeFormatExchange
 from gateway.exchanges.openai_compat import CompatExchange
 from gateway.exchanges.passthrough import ProxyExchange
-from gateway.exchanges.translated import NativeExchange, translator_for
+from gateway.exchanges.translated import NativeExchange
 from gateway.pipeline.retry import Backoff, run_with_retries
 from gateway.streaming.translation import OpenAIEncoder
-from gateway.transport.client import Timeout, UpstreamFailure, UpstreamResponse
-from translators.anthropic import claude_elsewhere as claude_native
-from translators.contract import TranslationError
+from gateway.transport.client import Timeout, UpstreamFailure
+from gateway.transport.outbound import Outbound
+from translators.adapters import translator_for
 from translators.formats.token_count import count_messages_request
-
-if TYPE_CHECKING:
-    from gateway.web.state import GatewayState
 
 log = logging.getLogger("gateway.pipeline.caller")
 
 
-class Exchange(Protocol):
-    """One prepared upstream conversation for a leaf."""
+#: Native-format exchange kinds (``ProviderSpec.native_formats``) -> their factory; a factory returns None
+#: when the leaf cannot take the client's format after all (a non-Claude model on Vertex AI or Bedrock).
+NATIVE_FORMATS: dict[str, Callable[[ExchangeContext, Leaf], Exchange | Result | None]] = {
+    "anthropic_messages": NativeFormatExchange.anthropic_messages,
+    "claude_elsewhere": NativeFormatExchange.claude_elsewhere,
+    "openai_responses": NativeFormatExchange.openai_responses,
+    "azure_responses": NativeFormatExchange.azure_responses,
+}
 
-    method: str
-    url: str
-    headers: dict[str, str]
-    body: Any
-    stream: bool
-
-    def handle(self, response: UpstreamResponse, timeout: Timeout) -> Result: ...
-
-
-def claude_elsewhere(leaf: Leaf, call: Call) -> bool:
-    """Whether a Messages call goes to Claude on Vertex AI or Bedrock (which speak the format natively)."""
-    model = str(leaf.override_params.get("model") or (call.client_body or {}).get("model") or "")
-    try:
-        if leaf.spec.adapter == "vertex":
-            return claude_native.is_vertex_claude(model)
-        return leaf.spec.adapter == "bedrock" and claude_native.is_bedrock_claude(model)
-    except TranslationError:
-        return False
+#: Batch exchanges (``ProviderSpec.batch``) -> the endpoint ids they serve and their factory.
+BATCH_EXCHANGES: dict[str, tuple[frozenset[str], Callable[[ExchangeContext, Leaf], Exchange | Result]]] = {
+    "bedrock": (bedrock_batch.FNS, bedrock_batch.prepare),
+}
 
 
 class LeafCaller:
     """Call leaves for one request."""
 
-    def __init__(self, state: "GatewayState", call: Call) -> None:
-        self.state = state
+    def __init__(
+        self, call: Call, outbound: Outbound, credentials: Credentials, sleep: Callable[[float], None]
+    ) -> None:
         self.call = call
-        settings = state.settings
+        self.outbound = outbound
+        self.credentials = credentials
+        self.sleep = sleep
+        settings = outbound.settings
         self.backoff = Backoff(settings.retry_base_delay, settings.retry_max_delay, settings.retry_budget)
         #: Wraps stream encoders when output guardrails or the cache must see the streamed answer.
         self.observer: Callable[[Any], Any] | None = None
@@ -83,29 +77,28 @@ class LeafCaller:
         base = fmt.encoder(provider) if fmt is not None else OpenAIEncoder(provider)
         return self.observer(base) if self.observer is not None else base
 
-    @property
-    def relays_bytes(self) -> bool:
-        """Whether an OpenAI-format stream can go to the client byte for byte."""
-        return self.call.format is None and self.observer is None
+    def context(self) -> ExchangeContext:
+        """What the exchanges of this call may use."""
+        relays_bytes = self.call.format is None and self.observer is None
+        return ExchangeContext(self.call, self.outbound, self.credentials, self.encoder, relays_bytes)
 
     def __call__(self, leaf: Leaf) -> Result:
         exchange = self.exchange(leaf)
         if isinstance(exchange, Result):
             return exchange
-        return run_with_retries(lambda: self._once(leaf, exchange), leaf.retry, self.backoff, sleep=self.state.sleep)
+        return run_with_retries(lambda: self._once(leaf, exchange), leaf.retry, self.backoff, sleep=self.sleep)
 
     def exchange(self, leaf: Leaf) -> Exchange | Result:
-        """Prepare the exchange for ``leaf``, or return the gateway error that prevents it."""
-        call = self.call
+        """Prepare the exchange for ``leaf`` (chosen from its registry entry), or the error that prevents it."""
+        call, ctx, spec = self.call, self.context(), leaf.spec
         if call.fn == "proxy":
-            return ProxyExchange.prepare(self, leaf)
-        adapter = leaf.spec.adapter
-        if (call.fn == "messagesCountTokens" and adapter == "anthropic") or (
-            call.fn == "messages" and adapter == "anthropic" and self.native_formats
-        ):
-            return NativeFormatExchange.anthropic_messages(self, leaf)
-        if call.fn == "messages" and self.native_formats and claude_elsewhere(leaf, call):
-            return NativeFormatExchange.claude_elsewhere(self, leaf)
+            return ProxyExchange.prepare(ctx, leaf)
+        kind = spec.native_format(call.fn)
+        # count_tokens has no chat equivalent: it goes natively even when hooks or the cache read the answer
+        if kind is not None and (self.native_formats or call.fn == "messagesCountTokens"):
+            native = NATIVE_FORMATS[kind](ctx, leaf)
+            if native is not None:
+                return native
         if call.fn == "messagesCountTokens":
             tokens = {"input_tokens": count_messages_request(call.client_body or {})}
             estimate = json_result(
@@ -114,40 +107,31 @@ class LeafCaller:
             estimate.native_format = True
             return estimate
         if call.fn in ENDPOINT_FNS:
-            if adapter == "openai":
-                return EndpointExchange.prepare(self, leaf)
-            if adapter == "bedrock" and call.fn in bedrock_batch.FNS:
-                return bedrock_batch.prepare(self, leaf)
-            translator = translator_for(adapter)
+            batch = BATCH_EXCHANGES.get(spec.batch or "")
+            if batch is not None and call.fn in batch[0]:
+                return batch[1](ctx, leaf)
+            if spec.adapter == "openai":
+                return EndpointExchange.prepare(ctx, leaf)
+            translator = translator_for(spec.adapter)
             if not translator.supports(call.fn):  # routed as-is (Azure), or not served at all
                 if hasattr(translator, "route"):
-                    return EndpointExchange.prepare(self, leaf, translator)
+                    return EndpointExchange.prepare(ctx, leaf, translator)
                 return gateway_exception(leaf, 400, f"{call.fn} is not supported by {leaf.provider}")
-        if call.fn == "responses" and adapter == "azure" and self.native_formats:
-            return NativeFormatExchange.azure_responses(self, leaf)
-        if call.fn == "responses" and adapter == "openai" and leaf.spec.serves("responses") and self.native_formats:
-            return NativeFormatExchange.openai_responses(self, leaf)
         missing = getattr(call.format, "missing_previous", None)
         if missing:
             return gateway_exception(
                 leaf, 400, f"Previous response with id '{missing}' not found.", param="previous_response_id"
             )
-        if adapter == "openai":
-            return CompatExchange.prepare(self, leaf)
-        return NativeExchange.prepare(self, leaf)
+        if spec.adapter == "openai":
+            return CompatExchange.prepare(ctx, leaf)
+        return NativeExchange.prepare(ctx, leaf)
 
     def timeout(self, leaf: Leaf, stream: bool) -> Timeout:
         """The connect, read and total timeouts for one attempt."""
-        settings = self.state.settings
+        settings = self.outbound.settings
         read = settings.stream_idle_timeout if stream else settings.read_timeout
         total = leaf.request_timeout / 1000.0 if leaf.request_timeout else None
         return Timeout(settings.connect_timeout, read, total)
-
-    @contextmanager
-    def deadline(self, timeout: Timeout) -> Iterator[None]:
-        """Bound stream priming by the attempt's total timeout."""
-        with self.state.client.deadline(timeout.total):
-            yield
 
     def _once(self, leaf: Leaf, exchange: Exchange) -> Result:
         timeout = self.timeout(leaf, getattr(exchange, "sse", exchange.stream))
@@ -155,7 +139,7 @@ class LeafCaller:
         if hasattr(body, "seek") and hasattr(body, "tell"):
             body.seek(0)
         try:
-            response = self.state.client.send(
+            response = self.outbound.client.send(
                 exchange.method,
                 exchange.url,
                 headers=exchange.headers,

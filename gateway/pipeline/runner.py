@@ -48,7 +48,7 @@ class LeafRunner:
 
     def __call__(self, leaf: Leaf) -> Result:
         call = self.call
-        caller = LeafCaller(self.state, call)
+        caller = LeafCaller(call, self.state.outbound, self.state.credentials, self.state.sleep)
         if not (leaf.before_hooks or leaf.after_hooks or leaf.cache):
             return caller(leaf)
         hook_results: dict[str, Any] = {}
@@ -246,8 +246,16 @@ class _Lookup:
 
     def _embed(self) -> Any:
         if self.policy.embedding:  # from the client's config: its custom host is SSRF-checked
-            return embed(self.state, self.policy.embedding, self._prompt(), untrusted=True)
-        return embed(self.state, self.state.settings.semantic_embedding, self._prompt(), untrusted=False)
+            return embed(
+                self.state.outbound, self.state.registry, self.policy.embedding, self._prompt(), untrusted=True
+            )
+        return embed(
+            self.state.outbound,
+            self.state.registry,
+            self.state.settings.semantic_embedding,
+            self._prompt(),
+            untrusted=False,
+        )
 
     def _prompt(self) -> str:
         body = self.call.body or {}

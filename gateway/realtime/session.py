@@ -28,7 +28,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from wsproto.utilities import LocalProtocolError
 
-from gateway.auth import credentials
 from gateway.core.errors import BadRequest, Unauthorized
 from gateway.core.options import RequestOptions
 from gateway.core.plan import Leaf, Node
@@ -152,7 +151,7 @@ def plan_upstream(
         provider = opts.provider or "the configured providers"
         raise BadRequest(f"realtime is not supported by {provider}", param="x-portkey-provider")
     if leaf.spec.adapter == "azure":
-        url, upstream_headers = _azure_upstream(leaf, credentials.resolved_target(state, leaf), query)
+        url, upstream_headers = _azure_upstream(leaf, state.credentials.target(leaf), query)
     else:
         url, upstream_headers = _openai_upstream(leaf, query)
     out = {name.lower(): value for name, value in upstream_headers.items()}

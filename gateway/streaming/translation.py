@@ -26,7 +26,7 @@ from translators.contract import StreamError, StreamEvent, StreamTranslator
 
 if TYPE_CHECKING:
     from gateway.core.plan import Leaf
-    from gateway.pipeline.caller import LeafCaller
+    from gateway.exchanges.base import ExchangeContext
     from gateway.transport.client import Timeout, UpstreamResponse
 
 log = logging.getLogger("gateway.streaming.translation")
@@ -127,13 +127,13 @@ def translated(
         source.close()
 
 
-def primed(caller: "LeafCaller", leaf: "Leaf", source: Any, timeout: "Timeout"):
+def primed(ctx: "ExchangeContext", leaf: "Leaf", source: Any, timeout: "Timeout"):
     """Read until the first whole event within the attempt's deadline.
 
     Returns ``(batches, first batch)``, or a failed ``Result`` (retriable) when the stream broke
     before any event; a stall past a total deadline raises ``UpstreamFailure`` (a 408).
     """
-    with caller.deadline(timeout):
+    with ctx.deadline(timeout):
         batches, first = prime(source)
     if first is not None:
         return batches, first
@@ -144,7 +144,7 @@ def primed(caller: "LeafCaller", leaf: "Leaf", source: Any, timeout: "Timeout"):
 
 
 def relay_result(
-    caller: "LeafCaller",
+    ctx: "ExchangeContext",
     leaf: "Leaf",
     response: "UpstreamResponse",
     headers: list[tuple[str, str]],
@@ -155,7 +155,7 @@ def relay_result(
 ) -> Result:
     """A byte-for-byte relayed SSE stream (the client speaks the provider's format)."""
     source = UpstreamEvents(response, timeout.read)
-    started = primed(caller, leaf, source, timeout)
+    started = primed(ctx, leaf, source, timeout)
     if isinstance(started, Result):
         return started
     batches, first = started
@@ -179,7 +179,7 @@ def stream_result(
 
 
 def translated_result(
-    caller: "LeafCaller",
+    ctx: "ExchangeContext",
     leaf: "Leaf",
     response: "UpstreamResponse",
     source: Any,
@@ -189,7 +189,7 @@ def translated_result(
     encoder: Encoder,
 ) -> Result:
     """A stream mapped event by event into the client's format; an error before the first byte fails the attempt."""
-    started = primed(caller, leaf, source, timeout)
+    started = primed(ctx, leaf, source, timeout)
     if isinstance(started, Result):
         return started
     batches, first = started

@@ -17,7 +17,7 @@ from gateway.transport.ssrf import check_custom_host
 from translators.contract import Fetched
 
 if TYPE_CHECKING:
-    from gateway.web.state import GatewayState
+    from gateway.transport.outbound import Outbound
 
 
 def _media_type(url: str, header: str) -> str:
@@ -28,11 +28,11 @@ def _media_type(url: str, header: str) -> str:
     return guessed or "application/octet-stream"
 
 
-def fetch_one(state: "GatewayState", url: str) -> Fetched:
+def fetch_one(outbound: "Outbound", url: str) -> Fetched:
     """Download ``url``; raise ``BadRequest`` when it is refused, fails or is too large."""
-    settings = state.settings
+    settings = outbound.settings
     try:
-        check_custom_host(url, state.trusted)
+        check_custom_host(url, outbound.trusted)
     except BadRequest:
         raise BadRequest(
             f"Image URL refused (private or invalid address): {url[:200]}", code="invalid_image_url"
@@ -40,7 +40,7 @@ def fetch_one(state: "GatewayState", url: str) -> Fetched:
     limit = settings.max_image_bytes
     timeout = Timeout(settings.connect_timeout, settings.image_fetch_timeout, settings.image_fetch_timeout)
     try:
-        response = state.client.send(
+        response = outbound.client.send(
             "GET", url, headers={"Accept": "image/*,application/pdf,*/*"}, stream=True, timeout=timeout, guard=True
         )
     except UpstreamFailure as failure:
@@ -65,6 +65,6 @@ def fetch_one(state: "GatewayState", url: str) -> Fetched:
         response.close()
 
 
-def fetch_all(state: "GatewayState", urls: Iterable[str]) -> dict[str, Fetched]:
+def fetch_all(outbound: "Outbound", urls: Iterable[str]) -> dict[str, Fetched]:
     """Download every URL (in order); the first failure raises."""
-    return {url: fetch_one(state, url) for url in urls}
+    return {url: fetch_one(outbound, url) for url in urls}

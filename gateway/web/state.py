@@ -11,20 +11,21 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
 
-from gateway.auth.credentials import TokenCache
+from gateway.auth.credentials import Credentials
+from gateway.auth.token_cache import TokenCache
 from gateway.cache.semantic import SemanticIndex
 from gateway.cache.stores import MemoryCache, RedisCache
-from gateway.core.options import forwardable_request_headers
 from gateway.core.settings import Settings
-from gateway.guardrails.outbound import GatewayCheckIO
+from gateway.guardrails.network_access import GatewayCheckIO
 from gateway.routing.breaker import MemoryBreakerStore, RedisBreakerStore
 from gateway.stores.responses import RedisResponseStore, SQLiteResponseStore
 from gateway.transport.client import UpstreamClient
+from gateway.transport.outbound import Outbound
 from gateway.transport.ssrf import TrustedHosts
 from translators.registry import ProviderSpec, build_registry
 
@@ -44,10 +45,12 @@ class GatewayState:
         self.sleep = sleep
         self.redis = _redis_client(settings.redis_url) if settings.redis_url else None
         self.breakers: Any = RedisBreakerStore(self.redis) if self.redis is not None else MemoryBreakerStore()
+        self.outbound = Outbound(settings, self.client, self.trusted)
         self.tokens = TokenCache()
+        self.credentials = Credentials(self.outbound, self.tokens)
         self.cache: Any = RedisCache(self.redis) if self.redis is not None else MemoryCache(settings.cache_max_bytes)
         self.semantic = SemanticIndex(self.redis)
-        self.check_io = GatewayCheckIO(self)
+        self.check_io = GatewayCheckIO(self.outbound, self.tokens)
         self._responses: Any = None
 
     def responses_store(self) -> Any:
@@ -61,10 +64,6 @@ class GatewayState:
                 )
                 self._responses = SQLiteResponseStore(path, self.settings.responses_ttl)
         return self._responses
-
-    def forwardable(self, headers: Iterable[tuple[str, str]]):
-        """Yield the client headers the generic proxy copies upstream."""
-        return forwardable_request_headers(headers)
 
     def close(self) -> None:
         """Release pooled connections."""

@@ -378,7 +378,7 @@ def test_token_cache_fetches_once_for_concurrent_cold_callers() -> None:
     import threading
     import time as _time
 
-    from gateway.auth.credentials import TokenCache
+    from gateway.auth.token_cache import TokenCache
 
     cache = TokenCache()
     calls = []

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from gateway.auth.credentials import EXPIRY_MARGIN, cache_key
+from gateway.auth.token_cache import EXPIRY_MARGIN, cache_key
 from gateway.transport.client import Timeout, UpstreamFailure
 from gateway.transport.ssrf import check_custom_host
 
 if TYPE_CHECKING:
-    from gateway.web.state import GatewayState
+    from gateway.auth.token_cache import TokenCache
+    from gateway.transport.outbound import Outbound
 
 
 @dataclass
@@ -36,14 +37,15 @@ class GatewayCheckIO:
 
     max_body = 1024 * 1024
 
-    def __init__(self, state: "GatewayState") -> None:
-        self.state = state
+    def __init__(self, outbound: "Outbound", tokens: "TokenCache") -> None:
+        self.outbound = outbound
+        self.tokens = tokens
 
     def _send(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: float) -> Answer:
-        check_custom_host(url, self.state.trusted)
-        limit = Timeout(min(self.state.settings.connect_timeout, timeout), timeout, timeout)
+        check_custom_host(url, self.outbound.trusted)
+        limit = Timeout(min(self.outbound.settings.connect_timeout, timeout), timeout, timeout)
         try:
-            response = self.state.client.send(
+            response = self.outbound.client.send(
                 method, url, headers=dict(headers), body=body, stream=True, timeout=limit, guard=True
             )
         except UpstreamFailure as failure:
@@ -74,4 +76,4 @@ class GatewayCheckIO:
     def cached(self, key: str, ttl: float, fetch: Callable[[], Any]) -> Any:
         """Return the cached value for ``key`` or fetch and keep it for ``ttl`` seconds."""
         expires = time.time() + ttl + EXPIRY_MARGIN  # the token cache refreshes EXPIRY_MARGIN early
-        return self.state.tokens.get_or_fetch(cache_key("check", key), lambda: (fetch(), expires))
+        return self.tokens.get_or_fetch(cache_key("check", key), lambda: (fetch(), expires))
