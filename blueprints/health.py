@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from gateway import __version__
+from gateway.core.version import VERSION as __version__
 from gateway.web.render import json_response
 from gateway.web.state import current_state
 

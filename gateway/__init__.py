@@ -6,7 +6,7 @@ and ``make_blueprint`` (mount the routes in a host app under any prefix).
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from gateway.core.version import VERSION as __version__
 
 __all__ = ["Gateway", "__version__", "create_app", "make_blueprint"]
 

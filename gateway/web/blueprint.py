@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from gateway.core.errors import GatewayError, ProviderError, Unauthorized
 from gateway.web.render import error_response, json_response, trace_id
-from gateway.web.state import current_state
+from gateway.web.state import current_state, install_state
 
 log = logging.getLogger("gateway")
 
@@ -118,7 +118,5 @@ def make_blueprint(name: str = "gateway") -> Blueprint:
 
 
 def _ensure_initialised(state: BlueprintSetupState) -> None:
-    from gateway.web.extension import Gateway
-
     if "gateway" not in state.app.extensions:
-        Gateway().init_app(state.app)
+        install_state(state.app)

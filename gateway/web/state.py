@@ -14,13 +14,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 
 from gateway.auth.credentials import Credentials
 from gateway.auth.token_cache import TokenCache
 from gateway.cache.semantic import SemanticIndex
 from gateway.cache.stores import MemoryCache, RedisCache
-from gateway.core.settings import Settings
+from gateway.core.settings import DEFAULTS, Settings
 from gateway.guardrails.network_access import GatewayCheckIO
 from gateway.routing.breaker import MemoryBreakerStore, RedisBreakerStore
 from gateway.stores.responses import RedisResponseStore, SQLiteResponseStore
@@ -86,3 +86,25 @@ def current_state() -> GatewayState:
         return current_app.extensions[EXTENSION_KEY]
     except KeyError:
         raise RuntimeError("the gateway is not initialised on this app: call Gateway().init_app(app)") from None
+
+
+def install_state(app: Flask) -> GatewayState:
+    """Build the gateway state for ``app`` from its ``GATEWAY_*`` config (over the defaults) and store it."""
+    for key, value in DEFAULTS.items():
+        app.config.setdefault(key, value)
+    state = app.extensions[EXTENSION_KEY] = GatewayState(Settings.from_mapping(app.config))
+    _warn_if_unpatched()
+    return state
+
+
+def _warn_if_unpatched() -> None:
+    """Warn when running under gevent without monkey-patching (streams would block the worker)."""
+    import os
+    import sys
+
+    if "gevent" not in sys.modules or "gevent" not in os.environ.get("SERVER_SOFTWARE", "").lower():
+        return
+    from gevent import monkey
+
+    if not monkey.is_module_patched("socket"):
+        log.warning("gevent is loaded but the socket module is not patched; upstream calls will block the worker")
