@@ -306,3 +306,44 @@ def include_usage(body: Mapping[str, Any]) -> bool:
     """Whether the client asked for a final usage chunk."""
     options = body.get("stream_options")
     return isinstance(options, Mapping) and options.get("include_usage") is True
+
+
+def _text_message(body: bytes) -> str:
+    text = body.decode("utf-8", "replace").strip()
+    return text[:1000] if text else "empty response body"
+
+
+def wire_error_envelope(provider: str, status: int, body: bytes, content_type: str = "") -> dict[str, Any]:
+    """Map a provider's error body to OpenAI's envelope with a ``"<provider> error: "`` prefix."""
+    message: Any = None
+    error_type = param = code = None
+    parsed: Any = None
+    if body and "html" not in content_type:
+        try:
+            parsed = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            parsed = None
+    if isinstance(parsed, list) and parsed and isinstance(parsed[0], dict):
+        parsed = parsed[0]
+    if isinstance(parsed, dict):
+        err = parsed.get("error", parsed)
+        if isinstance(err, dict):
+            message = err.get("message") or err.get("detail") or err.get("msg")
+            status = err.get("status")
+            error_type = err.get("type") or (status if isinstance(status, str) else None)
+            param = err.get("param")
+            code = err.get("code")
+        elif isinstance(err, str):
+            message = err
+        if message is None and isinstance(parsed.get("message"), str):
+            message = parsed["message"]
+        if message is None:
+            message = orjson.dumps(parsed).decode()
+    if message is None:
+        message = _text_message(body)
+    if not isinstance(message, str):
+        message = orjson.dumps(message).decode()
+    return {
+        "error": {"message": f"{provider} error: {message}", "type": error_type, "param": param, "code": code},
+        "provider": provider,
+    }

@@ -177,3 +177,19 @@ class RequestTimeout(ProviderError):
         body = super().to_dict()
         del body["provider"]
         return body
+
+
+def dotted(path: tuple) -> str:
+    """Render a path tuple as ``targets[0].retry.attempts``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int) or (isinstance(part, str) and part.isdigit()):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def config_error(path: tuple, message: str) -> InvalidConfig:
+    """Build an ``InvalidConfig`` for one problem at ``path``."""
+    return InvalidConfig([f"path: {','.join(str(p) for p in path)}, message: {message}"], param=dotted(path) or None)

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from werkzeug.http import is_hop_by_hop_header
 
 from gateway.core.errors import BadRequest
 
@@ -182,7 +181,7 @@ def upstream_response_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[
     return [
         (name, value)
         for name, value in headers
-        if not is_hop_by_hop_header(name)
+        if not _is_hop_by_hop(name)
         and name.lower() not in ("content-length", "content-encoding", "transfer-encoding", "set-cookie")
     ]
 
@@ -195,8 +194,29 @@ def forwardable_request_headers(headers: Iterable[tuple[str, str]], *, ignore: f
             lname.startswith(PREFIX)
             or lname in _NEVER_FORWARD
             or lname in ignore
-            or is_hop_by_hop_header(lname)
+            or _is_hop_by_hop(lname)
             or lname == "accept-encoding"
         ):
             continue
         yield lname, value
+
+
+#: Hop-by-hop headers (RFC 9110 section 7.6.1, plus the older ``keep-alive`` and ``proxy-*`` ones): never relayed.
+_HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "proxy-connection",
+    }
+)
+
+
+def _is_hop_by_hop(name: str) -> bool:
+    return name.lower() in _HOP_BY_HOP

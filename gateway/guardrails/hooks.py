@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from gateway.core.errors import config_error
 from gateway.guardrails.contract import AFTER, BEFORE, CheckIO, CheckResult, HookContext
 from gateway.guardrails.default.registry import CHECKS, validate_check
-from gateway.routing.config_schema import config_error
 
 log = logging.getLogger("gateway.guardrails.hooks")
 

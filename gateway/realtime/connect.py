@@ -14,7 +14,7 @@ import socket
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import h11
@@ -32,7 +32,6 @@ from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 from gateway.core.errors import BadRequest, GatewayError, ProviderError, UpstreamTimeout, UpstreamUnavailable
 from gateway.realtime.pump import RECV_BYTES, Peer
 from gateway.transport.ssrf import is_public_address
-from gateway.web.state import GatewayState
 from translators.openai import compat as openai_translator
 
 MAX_REFUSAL_BODY = 64 * 1024
@@ -52,6 +51,10 @@ class UpstreamPlan:
     guard: bool
     connect_timeout: float
     handshake_timeout: float
+
+
+if TYPE_CHECKING:
+    from gateway.web.state import GatewayState
 
 
 def _tls_context(cafile: str) -> ssl.SSLContext:
@@ -104,7 +107,7 @@ def _handshake(sock: socket.socket, ws: WSConnection, plan: UpstreamPlan) -> tup
             raise UpstreamUnavailable(plan.provider, "the connection closed during the WebSocket handshake")
 
 
-def connect_upstream(state: GatewayState, plan: UpstreamPlan) -> tuple[Peer, str | None]:
+def connect_upstream(state: "GatewayState", plan: UpstreamPlan) -> tuple[Peer, str | None]:
     """Open the upstream WebSocket; return its peer and the subprotocol it chose, or raise."""
     parts = urlsplit(plan.url)
     secure = parts.scheme == "wss"

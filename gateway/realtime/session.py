@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from wsproto.utilities import LocalProtocolError
@@ -35,10 +35,12 @@ from gateway.realtime.connect import ClientHandshake, UpstreamPlan, connect_upst
 from gateway.realtime.pump import Peer, run_session
 from gateway.routing.compiler import compile_plan
 from gateway.transport.client import USER_AGENT
-from gateway.web.state import GatewayState
 from translators.azure import translator as azure_translator
 from translators.contract import Target
 from translators.openai import compat as openai_translator
+
+if TYPE_CHECKING:
+    from gateway.web.state import GatewayState
 
 log = logging.getLogger("gateway.realtime.session")
 
@@ -139,7 +141,7 @@ def _azure_upstream(leaf: Leaf, target: Target, query: str) -> tuple[str, dict[s
 
 
 def plan_upstream(
-    state: GatewayState, opts: RequestOptions, headers: Sequence[tuple[str, str]], query: str
+    state: "GatewayState", opts: RequestOptions, headers: Sequence[tuple[str, str]], query: str
 ) -> UpstreamPlan:
     """Compile the request into the upstream URL, headers and subprotocols; raise 4xx errors on bad input."""
     protocols, key = offered_protocols(headers)
@@ -208,7 +210,7 @@ class Session:
 
 
 def open_session(
-    state: GatewayState,
+    state: "GatewayState",
     environ: Mapping[str, Any],
     headers: Sequence[tuple[str, str]],
     opts: RequestOptions,

@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.core.errors import BadRequest
+from gateway.core.errors import BadRequest, config_error
 from gateway.core.options import RequestOptions
 from gateway.core.plan import Branch, Leaf, Node, Plan, RetryPolicy
 from gateway.guardrails.hooks import compile_hooks
 from gateway.routing.conditions import query_problem
-from gateway.routing.config_schema import config_error, parse_config
+from gateway.routing.config_schema import parse_config
 from gateway.transport.ssrf import TrustedHosts, check_custom_host
 from translators.registry import ProviderSpec
 

@@ -16,7 +16,7 @@ import orjson
 from marshmallow import INCLUDE, Schema, ValidationError, fields, pre_load, validates_schema
 from marshmallow.validate import Length, OneOf, Range
 
-from gateway.core.errors import BadRequest, InvalidConfig
+from gateway.core.errors import BadRequest, InvalidConfig, dotted
 
 MODES = ("single", "fallback", "loadbalance", "conditional")
 
@@ -168,22 +168,6 @@ def _flatten(messages: Any, path: tuple) -> list[tuple[tuple, str]]:
             out.extend(_flatten(item, path) if isinstance(item, (dict, list)) else [(path, str(item))])
         return out
     return [(path, str(messages))]
-
-
-def dotted(path: tuple) -> str:
-    """Render a path tuple as ``targets[0].retry.attempts``."""
-    out = ""
-    for part in path:
-        if isinstance(part, int) or (isinstance(part, str) and part.isdigit()):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-def config_error(path: tuple, message: str) -> InvalidConfig:
-    """Build an ``InvalidConfig`` for one problem at ``path``."""
-    return InvalidConfig([f"path: {','.join(str(p) for p in path)}, message: {message}"], param=dotted(path) or None)
 
 
 def parse_config(text: str) -> dict[str, Any]:

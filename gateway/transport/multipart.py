@@ -18,8 +18,6 @@ import uuid
 from collections.abc import Mapping
 from typing import IO, Any
 
-from werkzeug.datastructures import FileStorage
-
 _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\r": "%0D", "\n": "%0A"})
 
 
@@ -38,7 +36,7 @@ def _size(stream: IO[bytes]) -> int:
 class MultipartBody:
     """A multipart/form-data body built from fields and files, read in the sizes the sender asks for."""
 
-    def __init__(self, fields: list[tuple[str, str]], files: list[tuple[str, FileStorage]]) -> None:
+    def __init__(self, fields: list[tuple[str, str]], files: list[tuple[str, Any]]) -> None:
         self.boundary = "gateway-" + uuid.uuid4().hex
         self.content_type = f"multipart/form-data; boundary={self.boundary}"
         dash = f"--{self.boundary}\r\n"

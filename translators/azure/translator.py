@@ -25,8 +25,7 @@ from typing import Any
 from urllib.parse import quote, unquote_plus
 
 from translators.contract import NATIVE_PARAMS, Built, HttpRequest, Target, TranslationError
-from translators.openai import compat as openai_wire
-from translators.openai_shapes import json_bytes, merge_native
+from translators.openai_shapes import json_bytes, merge_native, wire_error_envelope
 
 #: Unified endpoint -> path under the deployment (or under ``/openai/v1``), built by ``build_request``.
 PATHS = {"chatComplete": "chat/completions", "complete": "completions", "embed": "embeddings"}
@@ -170,7 +169,7 @@ class AzureTranslator:
         raise NotImplementedError("azure-openai answers are relayed unchanged (passthrough)")
 
     def parse_error(self, status: int, body: bytes, content_type: str, target: Target) -> dict[str, Any]:
-        out = openai_wire.error_envelope(target.provider, status, body, content_type)
+        out = wire_error_envelope(target.provider, status, body, content_type)
         if not isinstance(out["error"]["type"], (str, type(None))):
             out["error"]["type"] = None  # Azure content-filter errors carry a numeric ``status``, not a type
         return out
