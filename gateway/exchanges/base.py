@@ -20,6 +20,7 @@ from gateway.core.plan import Leaf
 from gateway.core.result import Result
 from gateway.transport.client import BodyFailure, UpstreamResponse
 from translators.openai import compat as openai_translator
+from translators.openai_shapes import wire_error_envelope
 
 if TYPE_CHECKING:
     from gateway.auth.credentials import Credentials
@@ -88,7 +89,7 @@ def relayed_headers(response: UpstreamResponse) -> list[tuple[str, str]]:
 def openai_failure(leaf: Leaf, response: UpstreamResponse, relayed: list[tuple[str, str]]) -> Result:
     """Return an OpenAI-format provider's error answer, re-wrapped with the provider's name."""
     content_type = response.headers.get("content-type", "")
-    payload = openai_translator.error_envelope(leaf.provider, response.status_code, response.content, content_type)
+    payload = wire_error_envelope(leaf.provider, response.status_code, response.content, content_type)
     response.close()
     return provider_failure(leaf, response.status_code, payload, without_type(relayed))
 

@@ -32,7 +32,7 @@ from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 from gateway.core.errors import BadRequest, GatewayError, ProviderError, UpstreamTimeout, UpstreamUnavailable
 from gateway.realtime.pump import RECV_BYTES, Peer
 from gateway.transport.ssrf import is_public_address
-from translators.openai import compat as openai_translator
+from translators.openai_shapes import wire_error_envelope
 
 MAX_REFUSAL_BODY = 64 * 1024
 #: Upstream refusal headers worth relaying to the client.
@@ -69,7 +69,7 @@ def _refusal(provider: str, status: int, headers: Sequence[tuple[bytes, bytes]],
     named = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in headers}
     if status < 400:
         return UpstreamUnavailable(provider, f"the WebSocket handshake was answered with HTTP {status}")
-    error = openai_translator.error_envelope(provider, status, body, named.get("content-type", ""))["error"]
+    error = wire_error_envelope(provider, status, body, named.get("content-type", ""))["error"]
     kind = error["type"] if isinstance(error["type"], str) else None
     keep = {name: named[name] for name in _REFUSAL_HEADERS if name in named}
     return ProviderError(
