@@ -10,12 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from gateway.core.options import RequestOptions
-
-#: Client wire formats: errors and mid-stream failures are rendered in the client's format.
-OPENAI = "openai"
-ANTHROPIC = "anthropic"
-RESPONSES = "responses"
+from gateway.core.options import RequestOptions, first_header
 
 
 @dataclass
@@ -31,10 +26,7 @@ class Call:
     body: dict[str, Any] | None = None
     raw: bytes | None = None
     stream_body: IO[bytes] | None = None
-    content_type: str = ""
-    content_length: int | None = None
     stream: bool = False
-    api_format: str = OPENAI
     #: How to answer a client that does not speak OpenAI chat (``streaming.client_formats``); None for OpenAI chat.
     format: Any = None
     #: The client's original body when ``body`` holds its chat translation (Messages, Responses).
@@ -58,8 +50,4 @@ class Call:
 
     def header(self, name: str) -> str | None:
         """Return the first client header called ``name`` (case-insensitive)."""
-        lname = name.lower()
-        for key, value in self.headers:
-            if key.lower() == lname:
-                return value
-        return None
+        return first_header(self.headers, name)

@@ -89,10 +89,6 @@ class PayloadTooLarge(GatewayError):
     error_type = "invalid_request_error"
 
 
-class UnsupportedMediaType(BadRequest):
-    """A content type the route does not accept (the reference answers 400)."""
-
-
 class ProviderError(Exception):
     """An error to render in OpenAI's envelope on behalf of ``provider``.
 

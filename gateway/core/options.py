@@ -186,17 +186,11 @@ def upstream_response_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[
     ]
 
 
-def forwardable_request_headers(headers: Iterable[tuple[str, str]], *, ignore: frozenset[str] = frozenset()):
+def forwardable_request_headers(headers: Iterable[tuple[str, str]]):
     """Yield client headers the generic proxy may copy upstream (no gateway or hop-by-hop headers)."""
     for name, value in headers:
         lname = name.lower()
-        if (
-            lname.startswith(PREFIX)
-            or lname in _NEVER_FORWARD
-            or lname in ignore
-            or _is_hop_by_hop(lname)
-            or lname == "accept-encoding"
-        ):
+        if lname.startswith(PREFIX) or lname in _NEVER_FORWARD or _is_hop_by_hop(lname) or lname == "accept-encoding":
             continue
         yield lname, value
 
@@ -220,3 +214,12 @@ _HOP_BY_HOP = frozenset(
 
 def _is_hop_by_hop(name: str) -> bool:
     return name.lower() in _HOP_BY_HOP
+
+
+def first_header(headers: Iterable[tuple[str, str]], name: str) -> str | None:
+    """Return the first value of header ``name`` in ``(name, value)`` pairs (case-insensitive)."""
+    lname = name.lower()
+    for key, value in headers:
+        if key.lower() == lname:
+            return value
+    return None

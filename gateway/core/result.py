@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 
+from gateway.core.options import first_header
+
 
 @dataclass
 class Result:
@@ -30,11 +32,7 @@ class Result:
 
     def header(self, name: str) -> str | None:
         """Return the first relayed header called ``name`` (case-insensitive)."""
-        lname = name.lower()
-        for key, value in self.headers:
-            if key.lower() == lname:
-                return value
-        return None
+        return first_header(self.headers, name)
 
     def close(self) -> None:
         """Release the upstream connection of an unconsumed stream."""

@@ -50,16 +50,6 @@ DEFAULTS: dict[str, Any] = {
     "GATEWAY_RETRY_BUDGET": 60.0,
 }
 
-#: Keys read by ``gunicorn.conf.py`` only; listed so the README and env loader know them.
-PROCESS_KEYS = (
-    "GATEWAY_BIND",
-    "GATEWAY_WORKERS",
-    "GATEWAY_WORKER_CONNECTIONS",
-    "GATEWAY_KEEPALIVE",
-    "GATEWAY_GRACEFUL_TIMEOUT",
-    "GATEWAY_CONFIG_FILE",
-)
-
 
 def coerce(key: str, raw: str) -> Any:
     """Convert one environment string to the type of ``key``'s default."""

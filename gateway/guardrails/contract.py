@@ -11,7 +11,6 @@ return a rewritten request or response JSON. ``CheckIO`` is how checks reach the
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -116,38 +115,3 @@ def response_text(fn: str, response: Mapping[str, Any]) -> str:
     if fn == "complete":
         return str(choice.get("text") or "")
     return _parts_text((choice.get("message") or {}).get("content"))
-
-
-def with_request_text(fn: str, request: Mapping[str, Any], text: str) -> dict[str, Any]:
-    """A copy of ``request`` whose text under test is ``text`` (for mutators)."""
-    out = copy.deepcopy(dict(request))
-    if fn == "complete":
-        out["prompt"] = text
-    elif fn == "embed":
-        out["input"] = text
-    elif out.get("messages"):
-        last = out["messages"][-1]
-        content = last.get("content")
-        if isinstance(content, list):
-            texts = [p for p in content if isinstance(p, dict) and p.get("type") == "text"]
-            if texts:
-                texts[0]["text"] = text
-                for extra in texts[1:]:
-                    extra["text"] = ""
-            else:
-                content.insert(0, {"type": "text", "text": text})
-        else:
-            last["content"] = text
-    return out
-
-
-def with_response_text(fn: str, response: Mapping[str, Any], text: str) -> dict[str, Any]:
-    """A copy of ``response`` whose first choice's text is ``text`` (for output mutators)."""
-    out = copy.deepcopy(dict(response))
-    choices = out.get("choices") or []
-    if choices:
-        if fn == "complete":
-            choices[0]["text"] = text
-        else:
-            choices[0].setdefault("message", {})["content"] = text
-    return out

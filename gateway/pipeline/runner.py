@@ -53,9 +53,12 @@ class LeafRunner:
             return caller(leaf)
         hook_results: dict[str, Any] = {}
         failed = False
+        after = leaf.after_hooks if call.fn in HOOK_FNS and call.fn != "embed" else []
+        # the body plus override_params, as every hook sees the request (built once per leaf call)
+        request = self._request(leaf) if (after or (leaf.before_hooks and call.fn in HOOK_FNS)) else {}
         if leaf.before_hooks and call.fn in HOOK_FNS:
             context = HookContext(
-                BEFORE, call.fn, self._request(leaf), None, call.options.metadata, leaf.provider, dict(call.headers)
+                BEFORE, call.fn, request, None, call.options.metadata, leaf.provider, dict(call.headers)
             )
             run = run_hooks(leaf.before_hooks, context, self.state.check_io)
             hook_results["before_request_hooks"] = run.results
@@ -73,12 +76,12 @@ class LeafRunner:
             hit = lookup.find()
             if hit is not None:
                 return self._with_hooks(hit, hook_results, failed, leaf.strict)
-        after = leaf.after_hooks if call.fn in HOOK_FNS and call.fn != "embed" else []
         if after or lookup is not None:  # hooks and the cache read and store answers in OpenAI chat terms
             caller.native_formats = False
         if caller.call.stream and (after or lookup is not None):
             store = lookup if not failed else None  # an answer to a request that failed a check is not cached
-            caller.observer = lambda encoder: ObservedEncoder(encoder, self._on_stream_done(caller, leaf, store))
+            done = self._on_stream_done(leaf, after, request, store)
+            caller.observer = lambda encoder: ObservedEncoder(encoder, done)
         result = caller(leaf)
         if lookup is not None:
             result.cache_status = lookup.status
@@ -89,7 +92,7 @@ class LeafRunner:
         body = _json(result)
         if after and isinstance(body, dict):
             context = HookContext(
-                AFTER, call.fn, self._request(leaf), body, call.options.metadata, leaf.provider, dict(call.headers)
+                AFTER, call.fn, request, body, call.options.metadata, leaf.provider, dict(call.headers)
             )
             run = run_hooks(after, context, self.state.check_io)
             hook_results["after_request_hooks"] = run.results
@@ -128,14 +131,13 @@ class LeafRunner:
                 result.body = orjson.dumps(body)
         return result
 
-    def _on_stream_done(self, caller: LeafCaller, leaf: Leaf, lookup: "_Lookup | None"):
+    def _on_stream_done(self, leaf: Leaf, after: list[Any], request: dict[str, Any], lookup: "_Lookup | None"):
         def done(completion: dict[str, Any]) -> str | None:
-            after = leaf.after_hooks if self.call.fn in HOOK_FNS and self.call.fn != "embed" else []
             if after:
                 context = HookContext(
                     AFTER,
                     self.call.fn,
-                    self._request(leaf),
+                    request,
                     completion,
                     self.call.options.metadata,
                     leaf.provider,

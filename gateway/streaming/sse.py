@@ -11,7 +11,6 @@ fed since the last event boundary, so a relay can forward whole events only, and
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import orjson
 
@@ -146,14 +145,6 @@ class SSEDecoder:
             partial = ServerSentEvent(self._event, b"\n".join(self._data).decode("utf-8", "replace"), self._id)
             self._event, self._data = "", []
         return events, partial
-
-
-def iter_events(chunks) -> Iterator[ServerSentEvent]:
-    """Yield the events of an iterable of byte chunks (the trailing partial event is dropped)."""
-    decoder = SSEDecoder()
-    for chunk in chunks:
-        yield from decoder.feed(chunk)
-    yield from decoder.finish()[0]
 
 
 def encode_event(data: bytes | str, event: str | None = None) -> bytes:

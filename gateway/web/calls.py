@@ -13,7 +13,7 @@ import orjson
 from flask import request
 from marshmallow import Schema
 
-from gateway.core.call import OPENAI, Call
+from gateway.core.call import Call
 from gateway.core.errors import BadRequest, PayloadTooLarge
 from gateway.core.options import RequestOptions, parse_request_headers
 from gateway.transport.bodies import ChunkedStream, SizedStream
@@ -73,6 +73,14 @@ def request_options(headers: list[tuple[str, str]]) -> RequestOptions:
     return options
 
 
+def incoming(
+    fn: str, path: str, headers: list[tuple[str, str]], options: RequestOptions, *, query: bool = False, **fields: Any
+) -> Call:
+    """The ``Call`` for the current request: its method, headers and options (and query string), plus ``fields``."""
+    qs = request.query_string.decode("latin-1") if query else ""
+    return Call(fn=fn, method=request.method, path=path, query=qs, headers=headers, options=options, **fields)
+
+
 def validated_body(limit: int, schema: Schema | None, label: str = "Invalid request body: ") -> tuple[bytes, Any]:
     """Read the JSON body and validate it; raise a 400 naming the bad field (``label`` starts the message)."""
     raw, body = read_json_body(limit)
@@ -85,24 +93,13 @@ def validated_body(limit: int, schema: Schema | None, label: str = "Invalid requ
     return raw, body
 
 
-def json_call(fn: str, path: str, schema: Schema | None, *, api_format: str = OPENAI) -> Call:
+def json_call(fn: str, path: str, schema: Schema | None) -> Call:
     """Build a validated ``Call`` for the JSON endpoint at ``path`` (relative to ``/v1``)."""
     state = current_state()
     headers = request_headers()
     options = request_options(headers)
     raw, body = validated_body(state.settings.max_json_bytes, schema)
-    return Call(
-        fn=fn,
-        method="POST",
-        path=path,
-        headers=headers,
-        options=options,
-        body=body,
-        raw=raw,
-        content_type="application/json",
-        stream=body.get("stream") is True,
-        api_format=api_format,
-    )
+    return incoming(fn, path, headers, options, body=body, raw=raw, stream=body.get("stream") is True)
 
 
 def stream_call(fn: str, path: str) -> Call:
@@ -116,16 +113,7 @@ def stream_call(fn: str, path: str) -> Call:
     options = request_options(headers)
     ctype = (request.content_type or "").lower()
     length = request.content_length
-    call = Call(
-        fn=fn,
-        method=request.method,
-        path=path,
-        query=request.query_string.decode("latin-1"),
-        headers=headers,
-        options=options,
-        content_type=ctype,
-        content_length=length,
-    )
+    call = incoming(fn, path, headers, options, query=True)
     if request.method in ("GET", "HEAD", "DELETE") and not length:
         return call
     if ctype.startswith("application/json") and length is not None and 0 < length <= state.settings.max_json_bytes:

@@ -8,10 +8,10 @@ the ones that do. Both ``x-api-key`` and ``Authorization: Bearer`` carry the key
 
 from __future__ import annotations
 
-from gateway.core.call import ANTHROPIC, Call
+from gateway.core.call import Call
 from gateway.core.errors import BadRequest
 from gateway.streaming.client_formats import MessagesFormat
-from gateway.web.calls import request_headers, request_options, validated_body
+from gateway.web.calls import incoming, request_headers, request_options, validated_body
 from gateway.web.state import current_state
 from translators.contract import TranslationError
 from translators.formats import messages as messages_api
@@ -29,17 +29,14 @@ def messages_call(count_tokens: bool = False) -> Call:
         chat = messages_api.to_chat(body)
     except TranslationError as exc:
         raise BadRequest(exc.message, param=exc.param) from None
-    return Call(
-        fn="messagesCountTokens" if count_tokens else "messages",
-        method="POST",
-        path="/messages/count_tokens" if count_tokens else "/messages",
-        headers=headers,
-        options=options,
+    return incoming(
+        "messagesCountTokens" if count_tokens else "messages",
+        "/messages/count_tokens" if count_tokens else "/messages",
+        headers,
+        options,
         body=chat,
         client_body=body,
         client_raw=raw,
-        content_type="application/json",
         stream=body.get("stream") is True and not count_tokens,
-        api_format=ANTHROPIC,
         format=MessagesFormat(body),
     )

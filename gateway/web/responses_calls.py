@@ -15,14 +15,14 @@ from typing import Any
 
 from flask import request
 
-from gateway.core.call import RESPONSES, Call
+from gateway.core.call import Call
 from gateway.core.errors import BadRequest, NotFound
 from gateway.core.options import RequestOptions
 from gateway.routing.compiler import compile_plan
 from gateway.routing.router import leaves
 from gateway.stores.responses import scope_of
 from gateway.streaming.client_formats import ResponsesFormat
-from gateway.web.calls import request_headers, request_options, validated_body
+from gateway.web.calls import incoming, request_headers, request_options, validated_body
 from gateway.web.state import GatewayState, current_state
 from translators.contract import TranslationError
 from translators.formats import responses as responses_api
@@ -66,18 +66,15 @@ def response_call() -> Call:
 
     fmt = ResponsesFormat(body, response_id, time.time(), finished)
     fmt.missing_previous = previous if previous and record is None else None
-    return Call(
-        fn="responses",
-        method="POST",
-        path="/responses",
-        headers=headers,
-        options=options,
+    return incoming(
+        "responses",
+        "/responses",
+        headers,
+        options,
         body=chat,
         client_body=body,
         client_raw=raw,
-        content_type="application/json",
         stream=body.get("stream") is True,
-        api_format=RESPONSES,
         format=fmt,
     )
 

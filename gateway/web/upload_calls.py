@@ -19,7 +19,7 @@ from werkzeug.http import parse_options_header
 
 from gateway.core.call import Call
 from gateway.core.errors import BadRequest, PayloadTooLarge
-from gateway.web.calls import request_headers, request_options
+from gateway.web.calls import incoming, request_headers, request_options
 from gateway.web.state import current_state
 
 MULTIPART = "multipart/form-data"
@@ -92,27 +92,10 @@ def upload_call(fn: str, path: str, files: tuple[str, ...] = ("file",), fields: 
     for name in fields:
         if not _present(name, field_names):
             raise BadRequest(f"Missing required form field: {name}", param=name, code="missing_part")
-    return Call(
-        fn=fn,
-        method="POST",
-        path=path,
-        query=request.query_string.decode("latin-1"),
-        headers=headers,
-        options=options,
-        content_type=request.content_type or MULTIPART,
-        stream=form.fields.get("stream") == "true",
-        form=form,
-    )
+    return incoming(fn, path, headers, options, query=True, stream=form.fields.get("stream") == "true", form=form)
 
 
 def bare_call(fn: str, path: str) -> Call:
     """The call for a GET, DELETE or body-less POST endpoint (the query string is kept, any body is ignored)."""
     headers = request_headers()
-    return Call(
-        fn=fn,
-        method=request.method,
-        path=path,
-        query=request.query_string.decode("latin-1"),
-        headers=headers,
-        options=request_options(headers),
-    )
+    return incoming(fn, path, headers, request_options(headers), query=True)
