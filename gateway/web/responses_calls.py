@@ -18,7 +18,6 @@ from flask import request
 from gateway.core.call import Call
 from gateway.core.errors import BadRequest, NotFound
 from gateway.core.options import RequestOptions
-from gateway.routing.compiler import compile_plan
 from gateway.routing.router import leaves
 from gateway.stores.responses import scope_of
 from gateway.streaming.client_formats import ResponsesFormat
@@ -91,7 +90,7 @@ def provider_keeps_responses(state: GatewayState) -> bool:
     options = request_options(request_headers())
     if not (options.provider or options.config_text):
         return False
-    plan = compile_plan(options, state.registry, state.trusted, state.settings.max_retry_attempts)
+    plan = state.plans.plan(options)
     return any(leaf.spec.serves("responses") for leaf in leaves(plan.root))
 
 

@@ -20,9 +20,13 @@ from gateway.auth.credentials import Credentials
 from gateway.auth.token_cache import TokenCache
 from gateway.cache.semantic import SemanticIndex
 from gateway.cache.stores import MemoryCache, RedisCache
+from gateway.core.options import RequestOptions
+from gateway.core.plan import Plan
 from gateway.core.settings import DEFAULTS, Settings
 from gateway.guardrails.network_access import GatewayCheckIO
 from gateway.routing.breaker import MemoryBreakerStore, RedisBreakerStore
+from gateway.routing.compiler import compile_plan
+from gateway.routing.plan_memo import PlanMemo
 from gateway.stores.responses import RedisResponseStore, SQLiteResponseStore
 from gateway.transport.client import UpstreamClient
 from gateway.transport.outbound import Outbound
@@ -48,6 +52,7 @@ class GatewayState:
         self.outbound = Outbound(settings, self.client, self.trusted)
         self.tokens = TokenCache()
         self.credentials = Credentials(self.outbound, self.tokens)
+        self.plans = PlanMemo(self._compile)
         self.cache: Any = RedisCache(self.redis) if self.redis is not None else MemoryCache(settings.cache_max_bytes)
         self.semantic = SemanticIndex(self.redis)
         self.check_io = GatewayCheckIO(self.outbound, self.tokens)
@@ -64,6 +69,10 @@ class GatewayState:
                 )
                 self._responses = SQLiteResponseStore(path, self.settings.responses_ttl)
         return self._responses
+
+    def _compile(self, opts: RequestOptions) -> Plan:
+        settings = self.settings
+        return compile_plan(opts, self.registry, self.trusted, settings.max_retry_attempts, settings.semantic_embedding)
 
     def close(self) -> None:
         """Release pooled connections."""
