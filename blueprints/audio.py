@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from gateway.web.calls import json_call
+from gateway.web.incoming import json_call
 from gateway.web.render import dispatch
 from gateway.web.upload_calls import upload_call
 from translators.formats import endpoint_schemas

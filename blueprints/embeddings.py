@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from gateway.web.calls import json_call
+from gateway.web.incoming import json_call
 from gateway.web.render import dispatch
 from translators.formats import schemas
 

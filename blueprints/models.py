@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from gateway.web.calls import stream_call
+from gateway.web.incoming import stream_call
 from gateway.web.render import dispatch
 
 bp = Blueprint("models", __name__)

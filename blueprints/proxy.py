@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response
 
-from gateway.web.calls import stream_call
+from gateway.web.incoming import stream_call
 from gateway.web.render import dispatch
 
 bp = Blueprint("proxy", __name__)

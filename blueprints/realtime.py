@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from gateway.realtime import session as realtime
-from gateway.web.calls import request_headers, request_options
+from gateway.web.incoming import request_headers, request_options
 from gateway.web.state import current_state
 
 bp = Blueprint("realtime", __name__)

@@ -15,7 +15,7 @@ import orjson
 
 from translators.contract import StreamError, StreamEvent
 from translators.formats import messages as messages_api
-from translators.formats import responses as responses_api
+from translators.formats import responses_api
 from translators.formats.responses_stream import EventWriter as ResponsesWriter
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from gateway.core.call import Call
 from gateway.core.errors import BadRequest
 from gateway.streaming.client_formats import MessagesFormat
-from gateway.web.calls import incoming, request_headers, request_options, validated_body
+from gateway.web.incoming import incoming, request_headers, request_options, validated_body
 from gateway.web.state import current_state
 from translators.contract import TranslationError
 from translators.formats import messages as messages_api

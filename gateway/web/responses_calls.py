@@ -19,13 +19,12 @@ from gateway.core.call import Call
 from gateway.core.errors import BadRequest, NotFound
 from gateway.core.options import RequestOptions
 from gateway.routing.router import leaves
-from gateway.stores.responses import scope_of
+from gateway.stores.responses_state import scope_of
 from gateway.streaming.client_formats import ResponsesFormat
-from gateway.web.calls import incoming, request_headers, request_options, validated_body
+from gateway.web.incoming import incoming, request_headers, request_options, validated_body
 from gateway.web.state import GatewayState, current_state
 from translators.contract import TranslationError
-from translators.formats import responses as responses_api
-from translators.formats import schemas
+from translators.formats import responses_api, schemas
 
 log = logging.getLogger("gateway.responses")
 

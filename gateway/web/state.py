@@ -18,8 +18,8 @@ from flask import Flask, current_app
 
 from gateway.auth.credentials import Credentials
 from gateway.auth.token_cache import TokenCache
+from gateway.cache.backends import MemoryCache, RedisCache
 from gateway.cache.semantic import SemanticIndex
-from gateway.cache.stores import MemoryCache, RedisCache
 from gateway.core.options import RequestOptions
 from gateway.core.plan import Plan
 from gateway.core.settings import DEFAULTS, Settings
@@ -27,7 +27,7 @@ from gateway.guardrails.network_access import GatewayCheckIO
 from gateway.routing.breaker import MemoryBreakerStore, RedisBreakerStore
 from gateway.routing.compiler import compile_plan
 from gateway.routing.plan_memo import PlanMemo
-from gateway.stores.responses import RedisResponseStore, SQLiteResponseStore
+from gateway.stores.responses_state import RedisResponseStore, SQLiteResponseStore
 from gateway.transport.client import UpstreamClient
 from gateway.transport.outbound import Outbound
 from gateway.transport.ssrf import TrustedHosts

@@ -19,7 +19,7 @@ from werkzeug.http import parse_options_header
 
 from gateway.core.call import Call
 from gateway.core.errors import BadRequest, PayloadTooLarge
-from gateway.web.calls import incoming, request_headers, request_options
+from gateway.web.incoming import incoming, request_headers, request_options
 from gateway.web.state import current_state
 
 MULTIPART = "multipart/form-data"

@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from translators.formats.responses import call_item, message_item, new_item_id, reasoning_item, skeleton, usage_of
+from translators.formats.responses_api import call_item, message_item, new_item_id, reasoning_item, skeleton, usage_of
 
 Event = tuple[str, dict[str, Any]]
 

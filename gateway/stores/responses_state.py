@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-log = logging.getLogger("gateway.stores.responses")
+log = logging.getLogger("gateway.stores.responses_state")
 
 
 def scope_of(*credentials: str | None) -> str:
