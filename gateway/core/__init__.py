@@ -1,1 +1,1 @@
-"""core"""
+"""The core types every layer shares: ``Call``, ``Result``, the routing plan, errors, settings, request options."""

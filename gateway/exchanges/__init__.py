@@ -1,1 +1,1 @@
-"""exchanges"""
+"""One kind of upstream conversation per module, and ``base`` with the exchange contract and shared helpers."""

@@ -1,1 +1,1 @@
-"""realtime"""
+"""WebSocket sessions relayed to OpenAI and Azure OpenAI realtime."""

@@ -1,1 +1,1 @@
-"""stores"""
+"""State the gateway keeps for clients: stored Responses API answers and conversations."""

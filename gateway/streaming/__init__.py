@@ -1,1 +1,1 @@
-"""streaming"""
+"""SSE and AWS event-stream decoding, relays, stream translation, client-format encoders, how a stream ended."""

@@ -1,1 +1,1 @@
-"""cohere"""
+"""Cohere v2 chat and embeddings."""

@@ -1,1 +1,1 @@
-"""formats"""
+"""The client API formats: request schemas, Anthropic Messages and OpenAI Responses mappings, token counts."""

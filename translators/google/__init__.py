@@ -1,1 +1,1 @@
-"""google"""
+"""Google Gemini (AI Studio) and Vertex AI: requests, responses, embeddings, Imagen and Gemini images."""

@@ -1,1 +1,1 @@
-"""stability"""
+"""Stability AI image generation."""
