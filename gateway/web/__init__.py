@@ -1,1 +1,1 @@
-"""The Flask face: app factory, ``init_app`` extension, blueprint assembly, request → ``Call``, rendering, the per-app state."""
+"""The Flask face: app factory, ``init_app`` extension, blueprints, request → ``Call``, rendering, per-app state."""
