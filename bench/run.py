@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import translation  # noqa: E402
+from tests.live.test_endpoints import PeakRSS, download, upload  # noqa: E402
 from tests.support import Server, start_gateway, start_mock  # noqa: E402
-from tests.test_live_endpoints import PeakRSS, download, upload  # noqa: E402
 
 CHAT = {
     "model": "gpt-bench",

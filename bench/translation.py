@@ -27,7 +27,7 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.test_translator_golden import (  # noqa: E402
+from tests.unit.translators.test_golden import (  # noqa: E402
     FIXTURES,
     run_stream,
     stream_bytes,
