@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
+from gateway.core.settings import Settings
 from gateway.guardrails.contract import AFTER, BEFORE, HookContext
+from gateway.web.state import GatewayState
 from tests.unit.guardrails.default.harness import Answer, FakeIO, after, check, json_answer, run
 
 # -- validUrls --------------------------------------------------------------------------------------
@@ -253,12 +255,10 @@ class _Collector(BaseHTTPRequestHandler):
 
 
 def test_webhook_and_log_through_the_gateway_check_io():
-    state_module = pytest.importorskip("gateway.web.state")
-    settings_module = pytest.importorskip("gateway.core.settings")
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    state = state_module.GatewayState(settings_module.Settings())
+    state = GatewayState(Settings())
     base = f"http://127.0.0.1:{server.server_address[1]}"
     try:
         passed = run(
