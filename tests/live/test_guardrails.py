@@ -14,6 +14,7 @@ import requests
 from tests.chatdata import streamed_text
 
 QUESTION = [{"role": "user", "content": "Tell me about Apple pie"}]
+API_KEY = "sk-guard-4b1d"  # the client's credential: it must never reach a hook receiver
 
 
 def sid() -> str:
@@ -23,7 +24,7 @@ def sid() -> str:
 def client(gateway, config: dict):
     return openai.OpenAI(
         base_url=gateway.url + "/v1",
-        api_key="sk-guard",
+        api_key=API_KEY,
         max_retries=0,
         default_headers={"x-portkey-config": json.dumps(config)},
     )
@@ -117,7 +118,31 @@ def test_async_hooks_run_off_the_request_path(gateway, mockctl) -> None:
     assert posted, "the async webhook ran after the response"
     payload = json.loads(posted[0]["body"])
     assert payload["eventType"] == "afterRequestHook"
-    assert "authorization" not in json.dumps(payload).lower() or "[REDACTED]" in json.dumps(payload)
+    # the webhook gets the hook context without the request's headers, so the client's key is
+    # nowhere in what it receives: not in the payload, not in the headers of the webhook call
+    assert "headers" not in payload["request"], payload["request"]
+    assert API_KEY not in posted[0]["body"]
+    assert "authorization" not in posted[0]["headers"]
+    assert not [name for name, value in posted[0]["headers"].items() if API_KEY in value]
+
+
+def test_an_async_log_gets_the_request_headers_with_the_credential_redacted(gateway, mockctl) -> None:
+    log = sid()
+    config = target(
+        mockctl,
+        sid(),
+        output_guardrails=[{"default.log": {"logURL": mockctl.url + f"/s/id={log}/hooks/log"}, "async": True}],
+    )
+    client(gateway, config).chat.completions.create(model="m", messages=QUESTION)
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and not mockctl.requests(log):
+        time.sleep(0.05)
+    posted = mockctl.requests(log)
+    assert posted, "the async log ran after the response"
+    headers = {name.lower(): value for name, value in json.loads(posted[0]["body"])["request"]["headers"].items()}
+    assert headers["authorization"] == "[REDACTED]"  # the header is logged, its value is not
+    assert API_KEY not in posted[0]["body"]
+    assert not [name for name, value in posted[0]["headers"].items() if API_KEY in value]
 
 
 def test_a_synchronous_webhook_decides(gateway, mockctl) -> None:
