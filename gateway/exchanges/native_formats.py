@@ -26,7 +26,7 @@ from gateway.streaming.translation import primed, relay_result, stream_result
 from gateway.transport.client import Timeout, UpstreamResponse
 from translators.adapters import translator_for
 from translators.anthropic import claude_elsewhere as claude_native
-from translators.anthropic import translator as anthropic
+from translators.anthropic import request as anthropic_request
 from translators.bedrock import translator as bedrock_translator
 from translators.contract import Target, TranslationError
 from translators.formats import messages as messages_api
@@ -79,7 +79,7 @@ class NativeFormatExchange:
     def anthropic_messages(cls, ctx: "ExchangeContext", leaf: Leaf) -> "NativeFormatExchange":
         """``/v1/messages`` (or ``count_tokens``) to Anthropic."""
         target = Target(provider=leaf.provider, api_key=leaf.api_key, options=leaf.options)
-        headers = outgoing_headers(ctx, leaf, anthropic.headers(target))
+        headers = outgoing_headers(ctx, leaf, anthropic_request.headers(target))
         url = (leaf.custom_host or leaf.spec.base_url).rstrip("/") + ctx.call.path
         return cls(ctx, leaf, url, headers, client_body(ctx, leaf), "anthropic")
 

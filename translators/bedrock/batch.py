@@ -32,7 +32,8 @@ from urllib.parse import quote, unquote
 
 import orjson
 
-from translators.anthropic import translator as anthropic
+from translators.anthropic import request as anthropic_request
+from translators.anthropic import response as anthropic_response
 from translators.anthropic.claude_elsewhere import BEDROCK_VERSION
 from translators.bedrock.request import model_family
 from translators.bedrock.response import to_chat_completion
@@ -98,7 +99,7 @@ def invocation_type(model: str) -> str | None:
 def model_input(body: Mapping[str, Any], model: str, target: Target) -> dict[str, Any]:
     """The ``modelInput`` of one chat request: the Anthropic Messages body, else the Converse body."""
     if invocation_type(model) is None:
-        payload = anthropic.messages_body(body, include_model=False)
+        payload = anthropic_request.messages_body(body, include_model=False)
         payload.pop("stream", None)
         payload["anthropic_version"] = BEDROCK_VERSION
         beta = target.option("anthropic_beta")
@@ -312,7 +313,7 @@ def output_line(record: Mapping[str, Any], model: str, target: Target) -> dict[s
     if isinstance(output.get("output"), Mapping):
         body = to_chat_completion(output, target, {"model": model})
     elif output.get("type") == "message" and isinstance(output.get("content"), list):
-        body = anthropic.to_chat_completion(output, target)
+        body = anthropic_response.to_chat_completion(output, target)
         body["model"] = body.get("model") or model
     else:
         body = dict(output)  # a native answer of a shape this gateway does not map

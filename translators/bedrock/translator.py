@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from translators.anthropic.translator import DEFAULT_MAX_TOKENS, THINKING_BUDGETS
+from translators.anthropic.request import DEFAULT_MAX_TOKENS, THINKING_BUDGETS
 from translators.bedrock.embed import EMBED_HANDLED, embed_payload, to_embeddings
 from translators.bedrock.messages import Converter, urls_to_fetch
 from translators.bedrock.request import model_family, request_for

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from translators.anthropic.translator import tool_use_call
+from translators.anthropic.response import tool_use_call
 from translators.contract import StreamError, TranslationError
 from translators.openai_shapes import arguments_object, new_id
 

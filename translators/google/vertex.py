@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from translators.anthropic import translator as anthropic
+from translators.anthropic import request as anthropic_request
+from translators.anthropic import response as anthropic_response
 from translators.contract import Built, HttpRequest, InvalidResponse, StreamTranslator, Target, TranslationError
 from translators.google import translator as google
 from translators.openai_shapes import json_bytes, loads_or_none, merge_native, remote_image_urls, unmapped
@@ -27,7 +28,7 @@ DEFAULT_REGION = "us-central1"
 ANTHROPIC_VERSION = "vertex-2023-10-16"
 _PREFIXES = ("google", "anthropic", "meta", "mistralai", "endpoints")
 _GEMINI_HANDLED = google.HANDLED | {"labels"}
-_CLAUDE_HANDLED = anthropic.HANDLED | {"anthropic_version"}
+_CLAUDE_HANDLED = anthropic_request.HANDLED | {"anthropic_version"}
 _EMBED_HANDLED = google.EMBED_HANDLED | {"auto_truncate"}
 
 
@@ -83,7 +84,7 @@ def _inline_fetched(payload: dict[str, Any], target: Target) -> None:
 
 
 def _claude(body: Mapping[str, Any], target: Target, model: str, stream: bool) -> Built:
-    payload = anthropic.messages_body(body, include_model=False)
+    payload = anthropic_request.messages_body(body, include_model=False)
     version = target.option("anthropic_version")
     if not (isinstance(version, str) and version.startswith("vertex-")):
         version = body.get("anthropic_version") or ANTHROPIC_VERSION
@@ -161,7 +162,7 @@ class VertexTranslator:
         if _publisher(request)[0] == "anthropic":
             if not isinstance(parsed, Mapping) or "content" not in parsed:
                 raise InvalidResponse(f"Invalid response received from {target.provider}: {body[:500]!r}")
-            return anthropic.to_chat_completion(parsed, target)
+            return anthropic_response.to_chat_completion(parsed, target)
         if not isinstance(parsed, Mapping) or not ("candidates" in parsed or "promptFeedback" in parsed):
             raise InvalidResponse(f"Invalid response received from {target.provider}: {body[:500]!r}")
         return google.to_chat_completion(parsed, target, request)
@@ -171,7 +172,7 @@ class VertexTranslator:
 
     def stream(self, fn: str, target: Target, request: Mapping[str, Any]) -> StreamTranslator:
         if _publisher(request)[0] == "anthropic":
-            return anthropic.AnthropicStream(target, request)
+            return anthropic_response.AnthropicStream(target, request)
         return google.GeminiStream(target, request)
 
 
