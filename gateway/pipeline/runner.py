@@ -13,28 +13,24 @@ ran starts with a ``hook_results`` event (as the reference does).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from gateway.cache.policy import CACHEABLE, CachePolicy, cache_key, entry, read_entry, replay_chunks, scope_of
-from gateway.cache.semantic import embed
+from gateway.cache.lookup import CacheLookup, ResponseCache
+from gateway.cache.policy import CACHEABLE, CachePolicy
 from gateway.core.call import Call
-from gateway.core.errors import ProviderError
-from gateway.core.outcomes import STREAM_HEADERS
 from gateway.core.plan import Leaf
 from gateway.core.result import Result, json_result
-from gateway.guardrails.contract import AFTER, BEFORE, HookContext
+from gateway.guardrails.contract import AFTER, BEFORE, CheckIO, HookContext
 from gateway.guardrails.hooks import HOOK_FNS, denied_body, run_hooks
 from gateway.pipeline.caller import LeafCaller
 from gateway.pipeline.observed import ObservedEncoder
-from gateway.streaming.translation import OpenAIEncoder
-from translators.openai_shapes import include_usage
 
 if TYPE_CHECKING:
-    from gateway.web.state import GatewayState
+    pass
 
 log = logging.getLogger("gateway.pipeline.runner")
 
@@ -42,13 +38,21 @@ log = logging.getLogger("gateway.pipeline.runner")
 class LeafRunner:
     """Call leaves for one request, with guardrails and caching."""
 
-    def __init__(self, state: "GatewayState", call: Call) -> None:
-        self.state = state
+    def __init__(
+        self,
+        call: Call,
+        new_caller: Callable[[Call], LeafCaller],
+        check_io: CheckIO,
+        cache: ResponseCache,
+    ) -> None:
         self.call = call
+        self.new_caller = new_caller
+        self.check_io = check_io
+        self.cache = cache
 
     def __call__(self, leaf: Leaf) -> Result:
         call = self.call
-        caller = LeafCaller(call, self.state.outbound, self.state.credentials, self.state.sleep)
+        caller = self.new_caller(call)
         if not (leaf.before_hooks or leaf.after_hooks or leaf.cache):
             return caller(leaf)
         hook_results: dict[str, Any] = {}
@@ -60,7 +64,7 @@ class LeafRunner:
             context = HookContext(
                 BEFORE, call.fn, request, None, call.options.metadata, leaf.provider, dict(call.headers)
             )
-            run = run_hooks(leaf.before_hooks, context, self.state.check_io)
+            run = run_hooks(leaf.before_hooks, context, self.check_io)
             hook_results["before_request_hooks"] = run.results
             if run.denied:
                 return json_result(
@@ -71,7 +75,7 @@ class LeafRunner:
                 caller.call = replace(call, body=run.request, raw=None, client_raw=None)
                 caller.native_formats = False
         policy = CachePolicy.parse(leaf.cache) if call.unified_fn in CACHEABLE or call.fn in CACHEABLE else None
-        lookup = _Lookup(self.state, caller.call, leaf, policy) if policy is not None else None
+        lookup = self.cache.lookup(caller.call, leaf, policy, caller.encoder) if policy is not None else None
         if lookup is not None:
             hit = lookup.find()
             if hit is not None:
@@ -94,7 +98,7 @@ class LeafRunner:
             context = HookContext(
                 AFTER, call.fn, request, body, call.options.metadata, leaf.provider, dict(call.headers)
             )
-            run = run_hooks(after, context, self.state.check_io)
+            run = run_hooks(after, context, self.check_io)
             hook_results["after_request_hooks"] = run.results
             if run.denied:
                 return json_result(
@@ -131,7 +135,7 @@ class LeafRunner:
                 result.body = orjson.dumps(body)
         return result
 
-    def _on_stream_done(self, leaf: Leaf, after: list[Any], request: dict[str, Any], lookup: "_Lookup | None"):
+    def _on_stream_done(self, leaf: Leaf, after: list[Any], request: dict[str, Any], lookup: "CacheLookup | None"):
         def done(completion: dict[str, Any]) -> str | None:
             if after:
                 context = HookContext(
@@ -143,7 +147,7 @@ class LeafRunner:
                     leaf.provider,
                     dict(self.call.headers),
                 )
-                run = run_hooks(after, context, self.state.check_io)
+                run = run_hooks(after, context, self.check_io)
                 if run.denied:
                     return "the answer was denied by an output guardrail"
                 if run.failed:
@@ -171,104 +175,3 @@ def _json(result: Result) -> Any:
         return orjson.loads(result.body) if result.body else None
     except orjson.JSONDecodeError:
         return None
-
-
-class _Lookup:
-    """One request's cache lookup and store for one target."""
-
-    def __init__(self, state: "GatewayState", call: Call, leaf: Leaf, policy: CachePolicy) -> None:
-        self.state = state
-        self.call = call
-        self.leaf = leaf
-        self.policy = policy
-        body = dict(call.body or {})
-        body.update(leaf.override_params)
-        self.scope = scope_of(
-            leaf.provider,
-            leaf.custom_host or leaf.spec.base_url,
-            leaf.api_key,
-            leaf.options,
-            call.options.cache_namespace,
-        )
-        self.key = cache_key(call.unified_fn, self.scope, body)
-        self.semantic = policy.mode == "semantic"
-        self.status = "REFRESH" if call.options.cache_force_refresh else ("SEMANTIC MISS" if self.semantic else "MISS")
-        self.vector: Any = None
-        self.semantic_scope = f"{self.scope}:{call.unified_fn}:{body.get('model', '')}"
-
-    def find(self) -> Result | None:
-        """Return a cached answer, or None (and remember what to store later)."""
-        if self.call.options.cache_force_refresh:
-            return None
-        raw = self.state.cache.get(self.key)
-        status = "HIT"
-        if raw is None and self.semantic:
-            try:
-                self.vector = self._embed()
-            except ProviderError as error:
-                log.warning("semantic cache lookup skipped: %s", error.message)
-                return None
-            nearest = self.state.semantic.nearest(self.semantic_scope, self.vector, self.policy.threshold)
-            if nearest is not None:
-                raw = self.state.cache.get(nearest[0])
-                status = "SEMANTIC HIT"
-        stored = read_entry(raw) if raw is not None else None
-        if stored is None:
-            return None
-        provider, body = stored
-        return self._replay(body, provider, status)
-
-    def _replay(self, body: dict[str, Any], provider: str, status: str) -> Result:
-        leaf, call = self.leaf, self.call
-        if call.stream and body.get("object") in ("chat.completion", "text_completion"):
-            encoder = call.format.encoder(provider) if call.format is not None else OpenAIEncoder(provider)
-            chunks = replay_chunks(body, include_usage(call.body or {}) or call.format is not None)
-            stream = iter([encoder.chunks(chunks) + encoder.done()])
-            return Result(
-                200,
-                list(STREAM_HEADERS),
-                stream=stream,
-                content_type="text/event-stream",
-                provider=provider,
-                path=leaf.path,
-                cache_status=status,
-            )
-        return Result(200, [], body=orjson.dumps(body), provider=provider, path=leaf.path, cache_status=status)
-
-    def store(self, body: dict[str, Any], provider: str) -> None:
-        """Keep a successful answer (and its prompt vector in semantic mode)."""
-        ttl = self.policy.max_age
-        self.state.cache.set(self.key, entry(body, provider), ttl)
-        if self.semantic:
-            try:
-                vector = self.vector if self.vector is not None else self._embed()
-                self.state.semantic.add(self.semantic_scope, vector, self.key, ttl)
-            except ProviderError as error:
-                log.warning("semantic cache store skipped: %s", error.message)
-
-    def _embed(self) -> Any:
-        if self.policy.embedding:  # from the client's config: its custom host is SSRF-checked
-            return embed(
-                self.state.outbound, self.state.registry, self.policy.embedding, self._prompt(), untrusted=True
-            )
-        return embed(
-            self.state.outbound,
-            self.state.registry,
-            self.state.settings.semantic_embedding,
-            self._prompt(),
-            untrusted=False,
-        )
-
-    def _prompt(self) -> str:
-        body = self.call.body or {}
-        if self.call.unified_fn == "complete":
-            return str(body.get("prompt", ""))
-        if self.call.unified_fn == "embed":
-            return str(body.get("input", ""))
-        lines = []
-        for message in body.get("messages") or []:
-            content = message.get("content")
-            if isinstance(content, list):
-                content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
-            lines.append(f"{message.get('role')}: {content or ''}")
-        return "\n".join(lines)

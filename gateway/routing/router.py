@@ -15,13 +15,12 @@ from typing import TYPE_CHECKING, Any
 from gateway.core.call import Call
 from gateway.core.plan import Branch, Leaf, Node, Plan
 from gateway.core.result import Result, json_result
-from gateway.pipeline.runner import LeafRunner
 from gateway.routing.breaker import BreakerConfig, target_key
 from gateway.routing.conditions import choose
 from gateway.transport.bodies import Replayable
 
 if TYPE_CHECKING:
-    from gateway.web.state import GatewayState
+    pass
 
 #: Upload bodies above this size are spooled to disk when a retry or fallback may resend them.
 SPOOL_MEMORY_BYTES = 1024 * 1024
@@ -67,14 +66,14 @@ class Router:
 
     def __init__(
         self,
-        state: "GatewayState",
         call: Call,
+        caller: Callable[[Leaf], Result],
+        breakers: Any,
         rng: Callable[[], float] = random.random,
-        caller: Callable[[Leaf], Result] | None = None,
     ) -> None:
-        self.state = state
         self.call = call
-        self.caller = caller or LeafRunner(state, call)
+        self.caller = caller
+        self.breakers = breakers
         self.rng = rng
         self._context: dict[str, Any] | None = None
 
@@ -98,7 +97,7 @@ class Router:
 
     def available(self, node: Node) -> bool:
         """Return whether some leaf under ``node`` has a closed or half-open circuit."""
-        store = self.state.breakers
+        store = self.breakers
         return any(leaf.circuit_breaker is None or not store.is_open(_breaker_key(leaf)) for leaf in leaves(node))
 
     def node(self, node: Node) -> Result:
@@ -121,7 +120,7 @@ class Router:
             return self.caller(leaf)
         cfg = BreakerConfig.from_config(leaf.circuit_breaker)
         key = _breaker_key(leaf)
-        store = self.state.breakers
+        store = self.breakers
         if not store.allow(key, cfg):
             return _unavailable(leaf)
         result = self.caller(leaf)

@@ -16,7 +16,6 @@ from gateway.core.call import Call
 from gateway.core.errors import GatewayError, ProviderError
 from gateway.core.options import new_trace_id
 from gateway.core.result import Result
-from gateway.routing.router import Router
 from gateway.web.state import GatewayState, current_state
 from translators.formats import messages as messages_api
 
@@ -24,7 +23,7 @@ from translators.formats import messages as messages_api
 def dispatch(call: Call, state: GatewayState | None = None) -> Response:
     """Route ``call`` through its plan and render the answer."""
     state = state or current_state()
-    result = Router(state, call).route(state.plans.plan(call.options))
+    result = state.router(call).route(state.plans.plan(call.options))
     return render(result, call)
 
 

@@ -11,7 +11,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, current_app
@@ -19,14 +19,19 @@ from flask import Flask, current_app
 from gateway.auth.credentials import Credentials
 from gateway.auth.token_cache import TokenCache
 from gateway.cache.backends import MemoryCache, RedisCache
-from gateway.cache.semantic import SemanticIndex
+from gateway.cache.lookup import ResponseCache
+from gateway.cache.semantic import SemanticIndex, embed
+from gateway.core.call import Call
 from gateway.core.options import RequestOptions
 from gateway.core.plan import Plan
 from gateway.core.settings import DEFAULTS, Settings
 from gateway.guardrails.network_access import GatewayCheckIO
+from gateway.pipeline.caller import LeafCaller
+from gateway.pipeline.runner import LeafRunner
 from gateway.routing.breaker import MemoryBreakerStore, RedisBreakerStore
 from gateway.routing.compiler import compile_plan
 from gateway.routing.plan_memo import PlanMemo
+from gateway.routing.router import Router
 from gateway.stores.responses_state import RedisResponseStore, SQLiteResponseStore
 from gateway.transport.client import UpstreamClient
 from gateway.transport.outbound import Outbound
@@ -55,6 +60,7 @@ class GatewayState:
         self.plans = PlanMemo(self._compile)
         self.cache: Any = RedisCache(self.redis) if self.redis is not None else MemoryCache(settings.cache_max_bytes)
         self.semantic = SemanticIndex(self.redis)
+        self.response_cache = ResponseCache(self.cache, self.semantic, self._embed, settings.semantic_embedding)
         self.check_io = GatewayCheckIO(self.outbound, self.tokens)
         self._responses: Any = None
 
@@ -69,6 +75,17 @@ class GatewayState:
                 )
                 self._responses = SQLiteResponseStore(path, self.settings.responses_ttl)
         return self._responses
+
+    def router(self, call: Call) -> Router:
+        """The router for one call, with its leaf pipeline."""
+        runner = LeafRunner(call, self._caller, self.check_io, self.response_cache)
+        return Router(call, runner, self.breakers)
+
+    def _caller(self, call: Call) -> LeafCaller:
+        return LeafCaller(call, self.outbound, self.credentials, self.sleep)
+
+    def _embed(self, config: Mapping[str, Any], text: str, untrusted: bool) -> Any:
+        return embed(self.outbound, self.registry, config, text, untrusted=untrusted)
 
     def _compile(self, opts: RequestOptions) -> Plan:
         settings = self.settings

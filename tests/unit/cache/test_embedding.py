@@ -71,7 +71,7 @@ def test_gateway_errors_in_a_host_use_the_gateway_shape() -> None:
 def test_lazy_stream_close_runs_the_generator_cleanup(monkeypatch) -> None:
     """Closing the WSGI response closes the upstream, without a server (Flask's lazy test client)."""
     from gateway.core.result import Result
-    from gateway.web import render as endpoint
+    from gateway.web.state import GatewayState
 
     closed = []
 
@@ -83,13 +83,10 @@ def test_lazy_stream_close_runs_the_generator_cleanup(monkeypatch) -> None:
             closed.append(True)
 
     class FakeRouter:
-        def __init__(self, state, call):
-            pass
-
         def route(self, plan):
             return Result(200, [], stream=fake_stream(), content_type="text/event-stream", provider="openai")
 
-    monkeypatch.setattr(endpoint, "Router", FakeRouter)
+    monkeypatch.setattr(GatewayState, "router", lambda self, call: FakeRouter())
     app = create_app({"TESTING": True})
     resp = app.test_client().post(
         "/v1/chat/completions",

@@ -57,7 +57,7 @@ def route(config: str, script: Script, body: dict | None = None, rng=random.rand
         options=parse_request_headers({"x-portkey-config": config, **headers}),
         body=body or {},
     )
-    router = Router(state or FakeState(), call, rng=rng, caller=script)
+    router = Router(call, script, (state or FakeState()).breakers, rng=rng)
     return router.route(plan(config, **headers))
 
 
