@@ -31,6 +31,7 @@ from wsproto.utilities import LocalProtocolError
 from gateway.core.errors import BadRequest, Unauthorized
 from gateway.core.options import RequestOptions
 from gateway.core.plan import Leaf, Node
+from gateway.core.safelog import log_unexpected
 from gateway.realtime.connect import ClientHandshake, UpstreamPlan, connect_upstream
 from gateway.realtime.pump import Peer, run_session
 from gateway.routing.compiler import compile_plan
@@ -192,8 +193,8 @@ class Session:
             return
         try:
             outcome = run_session(client, self.upstream)
-        except Exception:
-            log.exception("realtime session %s failed", self.trace)
+        except Exception as exc:  # noqa: BLE001 - logged without its text
+            log_unexpected(log, exc, "realtime session %s failed", self.trace)
             self.upstream.shutdown()
             client.shutdown()
             return

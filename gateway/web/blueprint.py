@@ -15,6 +15,7 @@ from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import HTTPException
 
 from gateway.core.errors import GatewayError, ProviderError, Unauthorized
+from gateway.core.safelog import log_unexpected
 from gateway.web.render import error_response, json_response, trace_id
 from gateway.web.state import current_state, install_state
 
@@ -39,7 +40,7 @@ def _http_error(exc: HTTPException) -> Response:
 
 
 def _unexpected(exc: Exception) -> Response:
-    log.exception("unhandled error serving a gateway request (trace id %s)", trace_id())
+    log_unexpected(log, exc, "unhandled error serving a gateway request (trace id %s)", trace_id())
     return error_response(GatewayError("Something went wrong", status_code=500))
 
 

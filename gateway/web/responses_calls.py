@@ -18,6 +18,7 @@ from flask import request
 from gateway.core.call import Call
 from gateway.core.errors import BadRequest, NotFound
 from gateway.core.options import RequestOptions
+from gateway.core.safelog import kind
 from gateway.routing.router import leaves
 from gateway.stores.responses_state import scope_of
 from gateway.streaming.client_formats import ResponsesFormat
@@ -59,8 +60,8 @@ def response_call() -> Call:
             state.responses_store().save(
                 tenant, response_id, {"response": response, "input_items": items, "conversation": conversation}
             )
-        except Exception:
-            log.warning("could not store response %s", response_id, exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - logged without its text
+            log.warning("could not store response %s (%s)", response_id, kind(exc))
 
     fmt = ResponsesFormat(body, response_id, time.time(), finished)
     fmt.missing_previous = previous if previous and record is None else None
