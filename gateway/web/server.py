@@ -1,0 +1,242 @@
+"""gunicorn classes for the gateway: a gevent worker that holds slow clients to deadlines, JSON
+rejection pages, and an access log that never writes a secret.
+
+``gunicorn.conf.py`` names them (``worker_class``, ``logger_class``). The module imports only
+gunicorn and gevent at import time (the master loads it before a worker monkey-patches), never
+the app, ``requests``, ``urllib3`` nor ``ssl``-using code of the gateway.
+
+``GatewayWorker`` (a ``GeventWorker``):
+
+* **header-read deadline**: a new connection must deliver its first request head within
+  ``header_timeout`` seconds (``GATEWAY_HEADER_TIMEOUT``, default 10), however slowly it trickles
+  bytes; between keep-alive requests it may idle for ``keepalive`` seconds as before.
+* **idle bound**: at most ``max_idle`` connections per worker (``GATEWAY_MAX_IDLE_CONNECTIONS``,
+  default half of ``worker_connections``) may wait for a request head at once. When one more starts
+  waiting, the one waiting longest is closed, so held-open sockets can never fill the worker's
+  connection pool and block new requests; connections inside a request are never touched.
+* **JSON rejections**: gunicorn answers requests it cannot parse (bad request line, bad or
+  duplicate framing headers, a header over ``limit_request_field_size``: 400, 414, 431, ...) itself,
+  before the app sees them, with an HTML page. The worker writes the gateway's documented error
+  shape instead (``{"status": "failure", "message", "error": {...}}`` with
+  ``x-portkey-error-origin: gateway``), naming the limit but never echoing what the client sent.
+
+``RedactingLogger`` replaces the values of known secret query parameters (``key``, ``api_key``,
+``access_token``, ``X-Amz-Signature``, ...) with ``REDACTED`` in every access-log atom that holds
+the query string (``%(r)s``, ``%(q)s``, ``{raw_uri}e``, ...), and the values of credential headers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections import OrderedDict
+
+import gevent
+from gevent import getcurrent
+from gunicorn import glogging, util
+from gunicorn.workers.ggevent import GeventWorker
+
+#: Query parameter names whose values never reach the access log (compared case-insensitively).
+SECRET_PARAMS = frozenset(
+    {
+        "key",
+        "api_key",
+        "api-key",
+        "apikey",
+        "access_token",
+        "token",
+        "id_token",
+        "refresh_token",
+        "client_secret",
+        "secret",
+        "password",
+        "sig",
+        "signature",
+        "code",
+        "auth",
+        "authorization",
+        "x-amz-signature",
+        "x-amz-credential",
+        "x-amz-security-token",
+        "x-goog-signature",
+        "x-goog-credential",
+        "x-portkey-api-key",
+    }
+)
+#: Request headers whose values never reach the access log.
+SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "x-api-key",
+        "api-key",
+        "x-goog-api-key",
+        "x-portkey-api-key",
+        "x-portkey-config",
+        "cookie",
+        "x-portkey-aws-secret-access-key",
+        "x-portkey-aws-session-token",
+        "x-portkey-azure-ad-token",
+        "x-portkey-vertex-service-account-json",
+    }
+)
+REDACTED = "REDACTED"
+_PARAM = re.compile(r"(^|[?&;])([^=&;#\s]+)=([^&;#\s]*)")
+
+#: The message per status gunicorn rejects with (the gateway's words, never the client's bytes).
+_MESSAGES = {
+    400: "Malformed HTTP request: the request line or a header could not be parsed",
+    403: "Request forbidden",
+    414: "Request line too long: the URL may be at most {line} bytes",
+    417: "Expectation failed",
+    431: "Request header fields too large: one header may be at most {field} bytes, at most {fields} headers",
+    501: "Unsupported transfer coding",
+}
+_CODES = {414: "uri_too_long", 431: "headers_too_large", 501: "unsupported_transfer_coding"}
+
+
+def redact_query(text: str | None) -> str | None:
+    """Return ``text`` (a query string or a URI) with the values of secret parameters replaced."""
+    if not text or "=" not in text:
+        return text
+
+    def swap(match: re.Match[str]) -> str:
+        name = match.group(2)
+        if name.lower() in SECRET_PARAMS or name.lower().removeprefix("amp;") in SECRET_PARAMS:
+            return f"{match.group(1)}{name}={REDACTED}"
+        return match.group(0)
+
+    return _PARAM.sub(swap, text)
+
+
+class RedactingLogger(glogging.Logger):
+    """gunicorn's logger with secret query parameters and credential headers redacted in access lines."""
+
+    def atoms(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("r", "q", "{raw_uri}e", "{query_string}e", "{request_uri}e"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = redact_query(atoms[key])
+        for name in SECRET_HEADERS:
+            for key in (f"{{{name}}}i", "{http_" + name.replace("-", "_") + "}e"):
+                if key in atoms:
+                    atoms[key] = REDACTED
+        return atoms
+
+
+def json_error_page(status_int: int, reason: str, limits: dict[str, int]) -> bytes:
+    """Return the full HTTP response gunicorn sends for a request it rejects, as gateway JSON."""
+    message = _MESSAGES.get(status_int, reason).format(**limits)
+    error_type = "invalid_request_error" if 400 <= status_int < 500 else "gateway_error"
+    body = json.dumps(
+        {
+            "status": "failure",
+            "message": message,
+            "error": {"message": message, "type": error_type, "param": None, "code": _CODES.get(status_int)},
+        },
+        separators=(",", ":"),
+    ).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\n"
+        "Connection: close\r\n"
+        "Content-Type: application/json\r\n"
+        "x-portkey-error-origin: gateway\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+class _Waiting:
+    """One connection waiting for its next request head; ``close`` ends the wait at once."""
+
+    __slots__ = ("active", "glet", "timeout")
+
+    def __init__(self, seconds: float) -> None:
+        self.glet = getcurrent()
+        self.timeout = gevent.Timeout(seconds, False)
+        self.active = False
+
+    def close(self) -> None:
+        """Cut the wait short: from the hub, throw the wait's own timeout into the waiting greenlet."""
+        self.timeout.close()
+        gevent.get_hub().loop.run_callback(self._fire)
+
+    def _fire(self) -> None:
+        # Runs in the hub; the greenlet may have got its request head meanwhile, then nothing happens.
+        if self.active:
+            self.glet.throw(self.timeout)
+
+
+class GatewayWorker(GeventWorker):
+    """gevent worker with a header-read deadline, a bound on idle connections and JSON rejection pages."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.header_timeout = float(os.environ.get("GATEWAY_HEADER_TIMEOUT") or 10)
+        default_idle = max(1, self.worker_connections // 2)
+        self.max_idle = max(1, int(os.environ.get("GATEWAY_MAX_IDLE_CONNECTIONS") or default_idle))
+        #: Connections waiting for a request head, oldest first (greenlet -> wait).
+        self._waiting: OrderedDict[object, _Waiting] = OrderedDict()
+        #: Greenlets whose connection has not delivered its first request yet.
+        self._fresh: set[object] = set()
+
+    def init_process(self) -> None:
+        limits = {
+            "line": self.cfg.limit_request_line,
+            "field": self.cfg.limit_request_field_size,
+            "fields": self.cfg.limit_request_fields,
+        }
+
+        def write_error(sock, status_int, reason, mesg):  # type: ignore[no-untyped-def]
+            util.write_nonblock(sock, json_error_page(status_int, reason, limits))
+
+        # ``Worker.handle_error`` is gunicorn's only caller of ``util.write_error``; this process serves
+        # nothing but the gateway, so its rejection pages become JSON.
+        util.write_error = write_error
+        super().init_process()
+
+    def handle(self, listener, client, addr):  # type: ignore[no-untyped-def]
+        glet = getcurrent()
+        self._fresh.add(glet)
+        try:
+            super().handle(listener, client, addr)
+        finally:
+            self._fresh.discard(glet)
+
+    def timeout_ctx(self):  # type: ignore[no-untyped-def]
+        glet = getcurrent()
+        if glet in self._fresh:
+            self._fresh.discard(glet)
+            seconds = min(self.header_timeout, self.cfg.keepalive or self.header_timeout)
+        else:
+            seconds = self.cfg.keepalive
+        return _WaitContext(self, glet, seconds)
+
+    def _start_waiting(self, glet: object, wait: _Waiting) -> None:
+        while len(self._waiting) >= self.max_idle:
+            _, oldest = self._waiting.popitem(last=False)
+            oldest.close()
+        self._waiting[glet] = wait
+
+
+class _WaitContext:
+    """``with worker.timeout_ctx(): req = next(parser)``: a deadline that the idle bound can cut short."""
+
+    def __init__(self, worker: GatewayWorker, glet: object, seconds: float) -> None:
+        self.worker = worker
+        self.glet = glet
+        self.wait = _Waiting(seconds)
+
+    def __enter__(self) -> _WaitContext:
+        self.worker._start_waiting(self.glet, self.wait)
+        self.wait.active = True
+        self.wait.timeout.start()
+        return self
+
+    def __exit__(self, typ, value, tb) -> bool:  # type: ignore[no-untyped-def]
+        self.wait.active = False
+        self.wait.timeout.close()
+        if self.worker._waiting.get(self.glet) is self.wait:
+            del self.worker._waiting[self.glet]
+        return value is self.wait.timeout
