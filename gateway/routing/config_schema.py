@@ -23,7 +23,7 @@ import orjson
 from marshmallow import INCLUDE, Schema, ValidationError, fields, pre_load, validates_schema
 from marshmallow.validate import Length, OneOf, Range
 
-from gateway.core.errors import BadRequest, InvalidConfig, dotted
+from gateway.core.errors import BadRequest, InvalidConfig, config_error, dotted
 
 MODES = ("single", "fallback", "loadbalance", "conditional")
 

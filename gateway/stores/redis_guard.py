@@ -8,8 +8,10 @@ request makes several calls (circuit breaker state, cache lookup and store, sema
   fails at once with ``RedisSkipped`` (a ``redis.ConnectionError``, so the stores' fail-open paths
   handle it as before); then one call **probes** while the others keep skipping, and its success
   closes the breaker again;
-* each request may spend at most ``budget`` seconds in Redis (measured per Flask request); past
-  that its remaining calls are skipped, so a slow-but-answering Redis cannot add more either.
+* each request may spend at most ``budget`` seconds in Redis; past that its remaining calls are
+  skipped, so a slow-but-answering Redis cannot add more either. The web layer opens the request's
+  account with ``start_request()`` (a context variable: each gevent greenlet has its own); calls
+  outside any request are not budgeted.
 
 ``GuardedRedis`` wraps a ``redis.Redis`` and passes everything through; pipelines are guarded at
 ``execute``. Settings: ``GATEWAY_REDIS_TIMEOUT`` (socket timeout per call), ``GATEWAY_REDIS_BACKOFF``
@@ -22,16 +24,31 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 import redis
-from flask import g, has_request_context
 
 log = logging.getLogger("gateway")
 
 
 class RedisSkipped(redis.exceptions.ConnectionError):
     """Redis was not called: the breaker is open or the request's Redis time is used up."""
+
+
+class _Account:
+    __slots__ = ("spent",)
+
+    def __init__(self) -> None:
+        self.spent = 0.0
+
+
+_account: ContextVar[_Account | None] = ContextVar("gateway_redis_account", default=None)
+
+
+def start_request() -> None:
+    """Open a fresh Redis time account for the request being served in this context."""
+    _account.set(_Account())
 
 
 #: Methods of ``redis.Redis`` that do no I/O and are passed through unguarded.
@@ -49,12 +66,10 @@ class RedisBreaker:
         self.probing = False
         self._lock = threading.Lock()
 
-    def _spent(self) -> float:
-        return float(g.get("_gateway_redis_spent", 0.0)) if has_request_context() else 0.0
-
     def before(self) -> bool:
         """Return whether this call is the probe; raise ``RedisSkipped`` when it must not run."""
-        if self.budget and self._spent() >= self.budget:
+        account = _account.get()
+        if self.budget and account is not None and account.spent >= self.budget:
             raise RedisSkipped("this request's Redis time budget is used up")
         with self._lock:
             if self.open_until == 0.0:
@@ -66,8 +81,9 @@ class RedisBreaker:
 
     def after(self, started: float, failed: bool, probe: bool) -> None:
         """Charge the request for the call and update the breaker."""
-        if has_request_context():
-            g._gateway_redis_spent = self._spent() + (self.clock() - started)
+        account = _account.get()
+        if account is not None:
+            account.spent += self.clock() - started
         with self._lock:
             if probe:
                 self.probing = False
