@@ -55,6 +55,24 @@ _MAPPED = frozenset(
         "stream_options",
     }
 )
+#: Request fields with the same meaning in chat, copied by ``to_chat``. Any other field (``client_metadata``,
+#: ``prompt_cache_retention``, ...) has no chat equivalent: dropped and named by ``unmapped_fields``.
+_PASSED = ("temperature", "top_p", "top_logprobs", "parallel_tool_calls", "user", "service_tier", "native_params")
+
+
+def _tool_label(tool: Mapping[str, Any]) -> str:
+    kind = str(tool.get("type") or "unknown")
+    return f"tools.{kind}:{tool['name']}" if kind == "namespace" and tool.get("name") else f"tools.{kind}"
+
+
+def unmapped_fields(body: Mapping[str, Any]) -> list[str]:
+    """What ``to_chat`` drops for a provider without the Responses API: built-in tools (``web_search``,
+    ``namespace``, ``file_search``, ...) the provider cannot run, and fields chat has no equivalent for."""
+    names = [key for key in body if key not in _MAPPED and key not in _PASSED]
+    names.extend(
+        _tool_label(t) for t in body.get("tools") or [] if isinstance(t, Mapping) and t.get("type") != "function"
+    )
+    return names
 
 
 def new_item_id(prefix: str) -> str:
@@ -148,8 +166,8 @@ def input_items(body: Mapping[str, Any]) -> list[dict[str, Any]]:
 def _tools(tools: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for tool in tools:
-        if tool.get("type") != "function":
-            raise TranslationError(f"{tool.get('type')} tools are only available on OpenAI", "tools")
+        if not isinstance(tool, Mapping) or tool.get("type") != "function":
+            continue  # a built-in tool only the Responses API runs: dropped, named by ``unmapped_fields``
         function = {"name": tool.get("name", ""), "parameters": tool.get("parameters") or {"type": "object"}}
         if tool.get("description"):
             function["description"] = tool["description"]
@@ -164,6 +182,8 @@ def _tool_choice(choice: Any) -> Any:
         return choice
     if isinstance(choice, Mapping) and choice.get("type") == "function":
         return {"type": "function", "function": {"name": choice.get("name", "")}}
+    if isinstance(choice, Mapping) and isinstance(choice.get("type"), str):
+        return None  # a built-in tool (dropped with it)
     raise TranslationError("tool_choice is not understood", "tool_choice")
 
 
@@ -175,8 +195,9 @@ def to_chat(body: Mapping[str, Any], history: list[dict[str, Any]] | None = None
     messages.extend(history or [])
     messages.extend(items_to_messages(input_items(body)))
     chat: dict[str, Any] = {"model": body.get("model"), "messages": messages}
-    if body.get("tools"):
-        chat["tools"] = _tools(body["tools"])
+    tools = _tools(body.get("tools") or [])
+    if tools:
+        chat["tools"] = tools
         choice = _tool_choice(body.get("tool_choice"))
         if choice is not None:
             chat["tool_choice"] = choice
@@ -200,9 +221,9 @@ def to_chat(body: Mapping[str, Any], history: list[dict[str, Any]] | None = None
     if body.get("stream") is True:
         chat["stream"] = True
         chat["stream_options"] = {"include_usage": True}
-    for key, value in body.items():
-        if key not in _MAPPED:
-            chat[key] = value  # temperature, top_p, parallel_tool_calls, user, ...
+    for key in _PASSED:
+        if key in body:
+            chat[key] = body[key]
     return chat
 
 
