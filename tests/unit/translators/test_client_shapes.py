@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from translators.formats import messages, responses, schemas
+from translators.formats import messages, schemas
+from translators.formats import responses_api as responses
 from translators.formats.schemas import validate
 from translators.output_limits import clamp_max_tokens, max_output_tokens
 
