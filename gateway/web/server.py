@@ -35,6 +35,13 @@ from collections import OrderedDict
 import gevent
 from gevent import getcurrent
 from gunicorn import glogging, util
+from gunicorn.http.errors import (
+    ChunkMissingTerminator,
+    InvalidChunkExtension,
+    InvalidChunkSize,
+    InvalidHeader,
+    InvalidRequestLine,
+)
 from gunicorn.workers.ggevent import GeventWorker
 
 #: Query parameter names whose values never reach the access log (compared case-insensitively).
@@ -82,6 +89,7 @@ SECRET_HEADERS = frozenset(
     }
 )
 REDACTED = "REDACTED"
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")
 _PARAM = re.compile(r"(^|[?&;])([^=&;#\s]+)=([^&;#\s]*)")
 
 #: The message per status gunicorn rejects with (the gateway's words, never the client's bytes).
@@ -195,6 +203,18 @@ class GatewayWorker(GeventWorker):
         # nothing but the gateway, so its rejection pages become JSON.
         util.write_error = write_error
         super().init_process()
+
+    def handle_error(self, req, client, addr, exc):  # type: ignore[no-untyped-def]
+        if req is None and isinstance(exc, (InvalidChunkSize, ChunkMissingTerminator, InvalidChunkExtension)):
+            # Raised while gunicorn drained a body the app had already answered (a 400): just close.
+            self.log.debug("closing after a malformed chunked body")
+            return
+        # gunicorn logs the offending request line or header line: keep secrets out of the log.
+        if isinstance(exc, InvalidRequestLine):
+            exc.req = redact_query(str(exc.req))
+        elif isinstance(exc, InvalidHeader) and not _HEADER_NAME.match(str(exc.hdr)):
+            exc.hdr = f"<a header line of {len(str(exc.hdr))} characters, withheld>"
+        super().handle_error(req, client, addr, exc)
 
     def handle(self, listener, client, addr):  # type: ignore[no-untyped-def]
         glet = getcurrent()

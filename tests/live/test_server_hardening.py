@@ -238,3 +238,14 @@ def test_access_log_redacts_secret_query_parameters_and_credential_headers(harde
     assert "key=REDACTED" in log and "api_key=REDACTED" in log and "X-Amz-Signature=REDACTED" in log
     for secret in ("sk-query-secret-1", "sk-query-secret-2", "abc123", "sk-header-secret"):
         assert secret not in log
+
+
+def test_rejected_request_lines_and_header_lines_are_logged_without_secrets(hardened: Server) -> None:
+    bad_line = b"GET /v1/models?key=sk-line-secret-9&x=1 HTTP/1.1 extra\r\nHost: x\r\n\r\n"
+    assert_gateway_error(exchange(hardened, bad_line), 400)
+    bad_header = b"GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization Bearer sk-header-line-secret\r\n\r\n"
+    assert_gateway_error(exchange(hardened, bad_header), 400)
+    time.sleep(0.3)
+    log = hardened.log()
+    assert "sk-line-secret-9" not in log and "sk-header-line-secret" not in log
+    assert "key=REDACTED" in log
