@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from collections import OrderedDict
 
 import gevent
@@ -43,6 +44,8 @@ from gunicorn.http.errors import (
     InvalidRequestLine,
 )
 from gunicorn.workers.ggevent import GeventWorker
+
+from gateway.core.safelog import describe
 
 #: Query parameter names whose values never reach the access log (compared case-insensitively).
 SECRET_PARAMS = frozenset(
@@ -90,7 +93,7 @@ SECRET_HEADERS = frozenset(
 )
 REDACTED = "REDACTED"
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")
-_PARAM = re.compile(r"(^|[?&;])([^=&;#\s]+)=([^&;#\s]*)")
+_PARAM = re.compile(r"(^|[?&;])([^=&;#?/\s]+)=([^&;#\s]*)")
 
 #: The message per status gunicorn rejects with (the gateway's words, never the client's bytes).
 _MESSAGES = {
@@ -119,7 +122,17 @@ def redact_query(text: str | None) -> str | None:
 
 
 class RedactingLogger(glogging.Logger):
-    """gunicorn's logger with secret query parameters and credential headers redacted in access lines."""
+    """gunicorn's logger with secret query parameters and credential headers redacted in access lines,
+    and exceptions (an error escaping the app mid-response, say) logged as class and frames only."""
+
+    def exception(self, msg, *args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.pop("exc_info", None)
+        exc = sys.exc_info()[1]
+        safe_args = tuple(redact_query(a) if isinstance(a, str) else a for a in args)
+        if exc is None:
+            self.error_log.error(msg, *safe_args, **kwargs)
+        else:
+            self.error_log.error(str(msg) + "\n%s", *safe_args, describe(exc), **kwargs)
 
     def atoms(self, resp, req, environ, request_time):  # type: ignore[no-untyped-def]
         atoms = super().atoms(resp, req, environ, request_time)
