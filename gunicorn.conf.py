@@ -31,8 +31,8 @@ limit_request_line = int(os.environ.get("GATEWAY_LIMIT_REQUEST_LINE", "8190"))  
 limit_request_fields = int(os.environ.get("GATEWAY_LIMIT_REQUEST_FIELDS", "64"))
 limit_request_field_size = int(os.environ.get("GATEWAY_LIMIT_REQUEST_FIELD_SIZE", "32768"))
 # A new connection must send its request head within GATEWAY_HEADER_TIMEOUT seconds (default 10);
-# at most GATEWAY_MAX_IDLE_CONNECTIONS (default worker_connections / 2) connections per worker may
-# wait idle for a request, the longest-waiting one is closed when more arrive (read by the worker).
+# connections waiting idle for a request are closed longest-waiting first when a worker nears
+# worker_connections (GATEWAY_MAX_IDLE_CONNECTIONS caps them outright). Both are read by the worker.
 # gunicorn's control socket defaults to one path per user; several gateways on a host would share it.
 control_socket_disable = "GATEWAY_CONTROL_SOCKET" not in os.environ
 if not control_socket_disable:

@@ -10,10 +10,13 @@ the app, ``requests``, ``urllib3`` nor ``ssl``-using code of the gateway.
 * **header-read deadline**: a new connection must deliver its first request head within
   ``header_timeout`` seconds (``GATEWAY_HEADER_TIMEOUT``, default 10), however slowly it trickles
   bytes; between keep-alive requests it may idle for ``keepalive`` seconds as before.
-* **idle bound**: at most ``max_idle`` connections per worker (``GATEWAY_MAX_IDLE_CONNECTIONS``,
-  default half of ``worker_connections``) may wait for a request head at once. When one more starts
-  waiting, the one waiting longest is closed, so held-open sockets can never fill the worker's
-  connection pool and block new requests; connections inside a request are never touched.
+* **idle bound**: connections waiting for a request head (new, or kept alive between requests) give
+  way to new ones. When a connection starts waiting while the worker's open connections are within
+  ``headroom`` (a tenth of ``worker_connections``) of its limit, or while ``max_idle`` connections
+  (``GATEWAY_MAX_IDLE_CONNECTIONS``, default no cap beyond that) already wait, the one waiting longest
+  is closed. Held-open sockets therefore never fill the worker's connection pool (a full pool stops
+  gunicorn accepting, and new requests would queue behind them); connections inside a request are
+  never touched, and nothing is closed while the worker has room.
 * **JSON rejections**: gunicorn answers requests it cannot parse (bad request line, bad or
   duplicate framing headers, a header over ``limit_request_field_size``: 400, 414, 431, ...) itself,
   before the app sees them, with an HTML page. The worker writes the gateway's documented error
@@ -195,8 +198,10 @@ class GatewayWorker(GeventWorker):
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         self.header_timeout = float(os.environ.get("GATEWAY_HEADER_TIMEOUT") or 10)
-        default_idle = max(1, self.worker_connections // 2)
-        self.max_idle = max(1, int(os.environ.get("GATEWAY_MAX_IDLE_CONNECTIONS") or default_idle))
+        self.max_idle = max(1, int(os.environ.get("GATEWAY_MAX_IDLE_CONNECTIONS") or self.worker_connections))
+        self.headroom = max(1, self.worker_connections // 10)
+        #: Connections this worker is handling (waiting or inside a request).
+        self._open = 0
         #: Connections waiting for a request head, oldest first (greenlet -> wait).
         self._waiting: OrderedDict[object, _Waiting] = OrderedDict()
         #: Greenlets whose connection has not delivered its first request yet.
@@ -232,9 +237,11 @@ class GatewayWorker(GeventWorker):
     def handle(self, listener, client, addr):  # type: ignore[no-untyped-def]
         glet = getcurrent()
         self._fresh.add(glet)
+        self._open += 1
         try:
             super().handle(listener, client, addr)
         finally:
+            self._open -= 1
             self._fresh.discard(glet)
 
     def timeout_ctx(self):  # type: ignore[no-untyped-def]
@@ -247,7 +254,9 @@ class GatewayWorker(GeventWorker):
         return _WaitContext(self, glet, seconds)
 
     def _start_waiting(self, glet: object, wait: _Waiting) -> None:
-        while len(self._waiting) >= self.max_idle:
+        crowded = self.worker_connections - self.headroom
+        evict = max(len(self._waiting) + 1 - self.max_idle, self._open - crowded if self._open >= crowded else 0)
+        for _ in range(min(evict, len(self._waiting))):
             _, oldest = self._waiting.popitem(last=False)
             oldest.close()
         self._waiting[glet] = wait

@@ -81,9 +81,16 @@ def hardened(gateway_factory) -> Server:
     return gateway_factory(
         GATEWAY_WORKER_CONNECTIONS="60",
         GATEWAY_HEADER_TIMEOUT="1",
+        GATEWAY_MAX_IDLE_CONNECTIONS="30",
         GATEWAY_ACCESSLOG="-",
         GATEWAY_ACCESSLOG_FORMAT='%(h)s "%(r)s" %(s)s q=%(q)s auth=%({authorization}i)s',
     )
+
+
+@pytest.fixture(scope="module")
+def crowded(gateway_factory) -> Server:
+    """Default deadlines (10 s to send a head, 75 s keep-alive), a small connection pool, no idle cap."""
+    return gateway_factory(GATEWAY_WORKER_CONNECTIONS="60")
 
 
 # -- item 5: an invalid chunked body is the client's fault --------------------------------------------
@@ -177,17 +184,18 @@ def test_a_request_head_must_arrive_within_the_header_deadline(hardened: Server)
     assert waited < 5
 
 
-def test_held_open_idle_connections_cannot_block_a_new_request(hardened: Server) -> None:
-    # 3x the worker's connection pool, all idle: without a bound the pool is full and a request waits.
+def test_held_open_idle_connections_cannot_block_a_new_request(crowded: Server) -> None:
+    # 3x the worker's connection pool, all idle: without a bound the pool fills, gunicorn stops
+    # accepting and a new request waits behind them (10 s, the header deadline, at the least).
     idle = []
     try:
         for _ in range(180):
-            sock = socket.create_connection(address(hardened), timeout=5)
+            sock = socket.create_connection(address(crowded), timeout=5)
             idle.append(sock)
         time.sleep(0.3)
         started = time.monotonic()
         response = requests.post(
-            hardened.url + "/v1/chat/completions",
+            crowded.url + "/v1/chat/completions",
             json=CHAT,
             headers={"x-portkey-provider": "openai", "Authorization": "Bearer sk-test"},
             timeout=4,
