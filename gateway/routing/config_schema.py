@@ -206,6 +206,9 @@ def _check_tree(config: dict[str, Any]) -> None:
 
 
 def _check_header_values(node: dict[str, Any], path: tuple) -> None:
+    cache = node.get("cache")
+    if isinstance(cache, dict) and isinstance(cache.get("embedding"), dict):  # its api_key is a header too
+        _check_header_values(cache["embedding"], path + ("cache", "embedding"))
     for key, value in node.items():
         if not isinstance(value, str) or key in _NOT_SENT_KEYS or key in PRESERVED_VALUE_KEYS:
             continue

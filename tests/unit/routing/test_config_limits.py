@@ -92,3 +92,13 @@ def test_unhandled_errors_are_logged_without_their_text(app, client, caplog, mon
     assert "KeyError" in caplog.text
     assert "sk-live-secret-456" not in caplog.text
     assert "sk-inner-secret" not in caplog.text
+
+
+def test_the_semantic_cache_embedding_key_is_header_checked_too() -> None:
+    config = {
+        "provider": "openai",
+        "cache": {"mode": "semantic", "embedding": {"provider": "openai", "api_key": "sk\r\nx"}},
+    }
+    with pytest.raises(InvalidConfig) as caught:
+        parse_config(json.dumps(config))
+    assert caught.value.param == "cache.embedding.api_key"
