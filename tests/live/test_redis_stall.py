@@ -33,7 +33,7 @@ def test_a_stalled_redis_costs_at_most_one_timeout_per_back_off(gateway_factory,
             timings.append(time.monotonic() - started)
             assert response.status_code == 200
         # The first request pays one socket timeout (0.5 s) and opens the breaker; the rest skip Redis.
-        assert timings[0] < 1.2, timings
-        assert max(timings[1:]) < 0.4, timings
+        assert timings[0] < 1.5, timings
+        assert max(timings[1:]) < 0.45, timings  # less than one socket timeout: Redis is skipped
     finally:
         os.kill(redis_server.process.pid, signal.SIGCONT)
