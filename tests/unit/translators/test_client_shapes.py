@@ -93,14 +93,65 @@ def test_responses_built_in_tools_are_dropped_for_chat_and_named() -> None:
         "tools": [
             {"type": "function", "name": "shell", "parameters": {"type": "object"}},
             {"type": "web_search"},
-            {"type": "namespace", "name": "mcp__docs__", "tools": []},
+            {
+                "type": "namespace",
+                "name": "mcp__docs__",
+                "tools": [
+                    {"type": "function", "name": "search", "parameters": {"type": "object"}},
+                    {"type": "custom", "name": "raw"},
+                ],
+            },
         ],
         "tool_choice": {"type": "web_search"},
         "client_metadata": {"a": "b"},
         "parallel_tool_calls": False,
     }
     chat = responses.to_chat(body)
-    assert [t["function"]["name"] for t in chat["tools"]] == ["shell"]
+    assert [t["function"]["name"] for t in chat["tools"]] == ["shell", "mcp__docs__search"]
     assert "tool_choice" not in chat and "client_metadata" not in chat
     assert chat["parallel_tool_calls"] is False
-    assert responses.unmapped_fields(body) == ["client_metadata", "tools.web_search", "tools.namespace:mcp__docs__"]
+    assert responses.unmapped_fields(body) == [
+        "client_metadata",
+        "tools.web_search",
+        "tools.namespace:mcp__docs__.custom",
+    ]
+
+
+NAMESPACED = {
+    "model": "m",
+    "input": "hi",
+    "tools": [{"type": "namespace", "name": "mcp__docs__", "tools": [{"type": "function", "name": "search"}]}],
+}
+
+
+def test_calls_of_flattened_namespace_tools_get_their_namespace_back() -> None:
+    chat = {
+        "choices": [
+            {
+                "message": {
+                    "role": "assistant",
+                    "tool_calls": [
+                        {"id": "c1", "type": "function", "function": {"name": "mcp__docs__search", "arguments": "{}"}},
+                        {"id": "c2", "type": "function", "function": {"name": "other", "arguments": "{}"}},
+                    ],
+                },
+                "finish_reason": "tool_calls",
+            }
+        ]
+    }
+    out = responses.to_response(chat, NAMESPACED, "resp_1", 0.0)["output"]
+    assert (out[0]["namespace"], out[0]["name"]) == ("mcp__docs__", "search")
+    assert out[1]["name"] == "other" and "namespace" not in out[1]
+    # and the next turn's history flattens them again
+    messages = responses.items_to_messages(out)
+    assert messages[0]["tool_calls"][0]["function"]["name"] == "mcp__docs__search"
+
+
+def test_streamed_calls_of_namespace_tools_get_their_namespace_back() -> None:
+    from translators.formats.responses_stream import EventWriter
+
+    writer = EventWriter(NAMESPACED, "resp_1", 0.0)
+    delta = {"tool_calls": [{"index": 0, "id": "c1", "function": {"name": "mcp__docs__search", "arguments": "{}"}}]}
+    events = writer.chunk({"choices": [{"index": 0, "delta": delta}]})
+    added = next(d for n, d in events if n == "response.output_item.added")
+    assert (added["item"]["namespace"], added["item"]["name"]) == ("mcp__docs__", "search")
