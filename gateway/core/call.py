@@ -32,6 +32,9 @@ class Call:
     #: The client's original body when ``body`` holds its chat translation (Messages, Responses).
     client_body: dict[str, Any] | None = None
     client_raw: bytes | None = None
+    #: Client fields the translation to chat dropped (no equivalent); named in ``x-portkey-unmapped-params``
+    #: when the chat body is what a provider got (not on native relays, which get the client's body).
+    unmapped: list[str] = field(default_factory=list)
     #: A parsed multipart form (``gateway.web.upload_calls.Form``) for upload endpoints.
     form: Any = None
 

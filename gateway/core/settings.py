@@ -37,6 +37,9 @@ DEFAULTS: dict[str, Any] = {
     "GATEWAY_IMAGE_FETCH_TIMEOUT": 10.0,
     "GATEWAY_API_KEYS": [],
     "GATEWAY_REDIS_URL": "",
+    "GATEWAY_REDIS_TIMEOUT": 0.5,
+    "GATEWAY_REDIS_BACKOFF": 5.0,
+    "GATEWAY_REDIS_REQUEST_BUDGET": 1.0,
     "GATEWAY_AZURE_AUTHORITY_HOST": "https://login.microsoftonline.com",
     "GATEWAY_AZURE_IMDS_ENDPOINT": "http://169.254.169.254/metadata/identity/oauth2/token",
     "GATEWAY_AWS_STS_ENDPOINT": "",
@@ -117,6 +120,9 @@ class Settings:
     image_fetch_timeout: float = DEFAULTS["GATEWAY_IMAGE_FETCH_TIMEOUT"]
     api_keys: tuple[str, ...] = ()
     redis_url: str = ""
+    redis_timeout: float = DEFAULTS["GATEWAY_REDIS_TIMEOUT"]
+    redis_backoff: float = DEFAULTS["GATEWAY_REDIS_BACKOFF"]
+    redis_request_budget: float = DEFAULTS["GATEWAY_REDIS_REQUEST_BUDGET"]
     azure_authority_host: str = DEFAULTS["GATEWAY_AZURE_AUTHORITY_HOST"]
     azure_imds_endpoint: str = DEFAULTS["GATEWAY_AZURE_IMDS_ENDPOINT"]
     aws_sts_endpoint: str = ""
@@ -156,6 +162,9 @@ class Settings:
             image_fetch_timeout=number("GATEWAY_IMAGE_FETCH_TIMEOUT", float, 0.001),
             api_keys=tuple(merged["GATEWAY_API_KEYS"] or ()),
             redis_url=str(merged["GATEWAY_REDIS_URL"] or ""),
+            redis_timeout=number("GATEWAY_REDIS_TIMEOUT", float, 0.001),
+            redis_backoff=number("GATEWAY_REDIS_BACKOFF", float, 0),
+            redis_request_budget=number("GATEWAY_REDIS_REQUEST_BUDGET", float, 0),
             azure_authority_host=str(merged["GATEWAY_AZURE_AUTHORITY_HOST"]).rstrip("/"),
             azure_imds_endpoint=str(merged["GATEWAY_AZURE_IMDS_ENDPOINT"]),
             aws_sts_endpoint=str(merged["GATEWAY_AWS_STS_ENDPOINT"] or "").rstrip("/"),

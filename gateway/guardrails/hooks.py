@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.core.errors import config_error
+from gateway.core.safelog import log_unexpected
 from gateway.guardrails.contract import AFTER, BEFORE, CheckIO, CheckResult, HookContext
 from gateway.guardrails.default.registry import CHECKS, validate_check
 
@@ -279,8 +280,8 @@ def _background(hook: Hook, context: HookContext, io: CheckIO) -> None:
     try:
         report, _ = _run_hook(hook, context, io)
         log.info("async hook %s (%s) verdict=%s", hook.id, hook.event, report["verdict"])
-    except Exception:
-        log.exception("async hook %s failed", hook.id)
+    except Exception as exc:  # noqa: BLE001 - logged without its text
+        log_unexpected(log, exc, "async hook %s failed", hook.id)
 
 
 def denied_body(hook_results: Mapping[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,8 @@ from wsproto.events import (
 )
 from wsproto.utilities import LocalProtocolError
 
+from gateway.core.safelog import log_unexpected
+
 log = logging.getLogger("gateway.realtime.session")
 
 RECV_BYTES = 64 * 1024
@@ -122,8 +124,8 @@ def run_session(client: Peer, upstream: Peer, grace: float = CLOSE_GRACE) -> dic
     def pump(src: Peer, dst: Peer) -> None:
         try:
             relay(src, dst)
-        except Exception:
-            log.exception("realtime relay %s -> %s failed", src.name, dst.name)
+        except Exception as exc:  # noqa: BLE001 - logged without its text
+            log_unexpected(log, exc, "realtime relay %s -> %s failed", src.name, dst.name)
         finally:
             first_done.set()
 

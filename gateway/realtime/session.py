@@ -31,12 +31,13 @@ from wsproto.utilities import LocalProtocolError
 from gateway.core.errors import BadRequest, Unauthorized
 from gateway.core.options import RequestOptions
 from gateway.core.plan import Leaf, Node
+from gateway.core.safelog import log_unexpected
 from gateway.realtime.connect import ClientHandshake, UpstreamPlan, connect_upstream
 from gateway.realtime.pump import Peer, run_session
 from gateway.routing.compiler import compile_plan
 from gateway.transport.client import USER_AGENT
 from translators.azure import translator as azure_translator
-from translators.contract import Target
+from translators.contract import Target, TranslationError
 from translators.openai import compat as openai_translator
 
 if TYPE_CHECKING:
@@ -111,10 +112,10 @@ def _azure_upstream(leaf: Leaf, target: Target, query: str) -> tuple[str, dict[s
     asked = dict(params)
     host = leaf.custom_host
     if not host:
-        resource = target.option("resource_name")
-        if not resource:
-            raise BadRequest("azure-openai needs resource_name (x-portkey-azure-resource-name)", param="resource_name")
-        host = azure_translator.HOST_TEMPLATE.format(resource=resource)
+        try:
+            host = azure_translator.resource_host(target.option("resource_name"))
+        except TranslationError as exc:
+            raise BadRequest(exc.message, param=exc.param) from None
     version = asked.get("api-version") or str(target.option("api_version", default=""))
     deployment = asked.get("deployment") or target.option("deployment_id") or asked.get("model")
     kept = [(k, v) for k, v in params if k not in ("api-version", "deployment", "model")]
@@ -192,8 +193,8 @@ class Session:
             return
         try:
             outcome = run_session(client, self.upstream)
-        except Exception:
-            log.exception("realtime session %s failed", self.trace)
+        except Exception as exc:  # noqa: BLE001 - logged without its text
+            log_unexpected(log, exc, "realtime session %s failed", self.trace)
             self.upstream.shutdown()
             client.shutdown()
             return

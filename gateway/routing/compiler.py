@@ -182,7 +182,9 @@ class _Compiler:
             api_key=api_key,
             options=options,
             custom_host=host,
-            guard_host=bool(host) and not self._trusted_host(host),
+            # A host the request chose: a custom host, or one built from options (Azure's resource,
+            # Vertex's region, Bedrock's region and buckets) for providers with no fixed base URL.
+            guard_host=(not self._trusted_host(host)) if host else not spec.base_url,
             forward_headers=tuple(h.lower() for h in (forward or ())),
             request_timeout=float(timeout) if timeout is not None else None,
             override_params=inh.get("override_params", {}),

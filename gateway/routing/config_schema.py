@@ -5,6 +5,13 @@ into snake_case before validation, so camelCase configs are checked too. Values 
 preserved keys (``override_params``, guardrail parameters, conditional queries, ...) are
 left exactly as sent. Failures raise ``InvalidConfig`` with the reference's
 ``"path: a,b, message: m"`` strings plus the dotted path of the first bad field.
+
+Limits beyond the reference: a config may nest at most ``MAX_JSON_DEPTH`` containers deep,
+strategies at most ``MAX_TARGET_DEPTH`` levels, and hold at most ``MAX_TARGETS`` targets in all
+(checked without recursion, before anything recursive touches the document). Every string a
+node sets for the provider call (``api_key``, ``openai_organization``, ``anthropic_version``, any
+provider option) becomes an HTTP header or part of a URL, so control characters (CR, LF, NUL, ...)
+and characters outside Latin-1 are refused there, naming the field.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import orjson
 from marshmallow import INCLUDE, Schema, ValidationError, fields, pre_load, validates_schema
 from marshmallow.validate import Length, OneOf, Range
 
-from gateway.core.errors import BadRequest, InvalidConfig, dotted
+from gateway.core.errors import BadRequest, InvalidConfig, config_error, dotted
 
 MODES = ("single", "fallback", "loadbalance", "conditional")
 
@@ -39,6 +46,16 @@ PRESERVED_VALUE_KEYS = frozenset(
 )
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
+
+#: Deepest container nesting of a config document (objects and arrays, override params included).
+MAX_JSON_DEPTH = 64
+#: Deepest nesting of strategies (``targets`` inside ``targets``).
+MAX_TARGET_DEPTH = 10
+#: Most targets (leaves and strategies) one config may hold.
+MAX_TARGETS = 200
+#: Node keys whose string values never become a header or a URL part (checked elsewhere or not sent).
+_NOT_SENT_KEYS = frozenset({"name", "provider", "custom_host", "id"})
+_BAD_HEADER_CHARS = re.compile(r"[\x00-\x1f\x7f]|[^\x00-\xff]")
 
 
 def snake_case_keys(value: Any) -> Any:
@@ -154,6 +171,55 @@ class TargetSchema(_Strict):
 _schema = TargetSchema()
 
 
+def _too_deep(raw: Any) -> bool:
+    """Return whether ``raw`` nests containers deeper than ``MAX_JSON_DEPTH`` (iteratively)."""
+    stack: list[tuple[Any, int]] = [(raw, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return True
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values() if isinstance(item, (dict, list)))
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value if isinstance(item, (dict, list)))
+    return False
+
+
+def _check_tree(config: dict[str, Any]) -> None:
+    """Enforce the target depth and count caps and the header-safe strings of every node."""
+    count = 0
+    stack: list[tuple[Any, tuple, int]] = [(config, (), 0)]
+    while stack:
+        node, path, depth = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        _check_header_values(node, path)
+        targets = node.get("targets")
+        if not isinstance(targets, list):
+            continue
+        if depth + 1 > MAX_TARGET_DEPTH:
+            raise config_error(path + ("targets",), f"Strategies may nest at most {MAX_TARGET_DEPTH} levels deep.")
+        count += len(targets)
+        if count > MAX_TARGETS:
+            raise config_error(path + ("targets",), f"A config may hold at most {MAX_TARGETS} targets.")
+        stack.extend((child, path + ("targets", i), depth + 1) for i, child in enumerate(targets))
+
+
+def _check_header_values(node: dict[str, Any], path: tuple) -> None:
+    cache = node.get("cache")
+    if isinstance(cache, dict) and isinstance(cache.get("embedding"), dict):  # its api_key is a header too
+        _check_header_values(cache["embedding"], path + ("cache", "embedding"))
+    for key, value in node.items():
+        if not isinstance(value, str) or key in _NOT_SENT_KEYS or key in PRESERVED_VALUE_KEYS:
+            continue
+        if _BAD_HEADER_CHARS.search(value):
+            raise config_error(
+                path + (key,),
+                "Must not contain control characters (CR, LF, ...) or characters outside Latin-1: "
+                "the value is sent as an HTTP header or URL part.",
+            )
+
+
 def _flatten(messages: Any, path: tuple) -> list[tuple[tuple, str]]:
     """Flatten marshmallow's nested error dict into ``(path, message)`` pairs."""
     if isinstance(messages, dict):
@@ -180,7 +246,14 @@ def parse_config(text: str) -> dict[str, Any]:
         raise BadRequest("Invalid config passed. You need to pass a valid json", param="x-portkey-config") from None
     if not isinstance(raw, dict):
         raise BadRequest("Invalid config passed. You need to pass a valid json", param="x-portkey-config")
+    if _too_deep(raw):
+        raise BadRequest(
+            f"Invalid config passed: it nests deeper than {MAX_JSON_DEPTH} levels",
+            param="x-portkey-config",
+            code="invalid_config",
+        )
     config = snake_case_keys(raw)
+    _check_tree(config)
     try:
         _schema.load(config)
     except ValidationError as exc:

@@ -48,6 +48,10 @@ _BLOCKED_TLDS = (
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+#: DNS limits (RFC 1035): a name is at most 253 characters, each dot-separated label 1 to 63.
+MAX_HOST_LENGTH = 253
+MAX_LABEL_LENGTH = 63
+
 
 class TrustedHosts:
     """Hold the host names and networks that skip the private-address rules."""
@@ -128,6 +132,8 @@ def check_custom_host(url: str, trusted: TrustedHosts) -> str:
             raise _invalid() from None
     else:
         if not _HOSTNAME.match(host) or host.endswith(".") or host.count(".") >= 10 or ".." in host:
+            raise _invalid()
+        if len(host) > MAX_HOST_LENGTH or any(not 1 <= len(label) <= MAX_LABEL_LENGTH for label in host.split(".")):
             raise _invalid()
         address = None
     if trusted.trusts_name(host):

@@ -14,7 +14,9 @@ from flask import Blueprint, Response, request
 from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import HTTPException
 
-from gateway.core.errors import GatewayError, ProviderError, Unauthorized
+from gateway.core.errors import BadRequest, GatewayError, ProviderError, Unauthorized
+from gateway.core.safelog import log_unexpected
+from gateway.stores import redis_guard
 from gateway.web.render import error_response, json_response, trace_id
 from gateway.web.state import current_state, install_state
 
@@ -38,8 +40,21 @@ def _http_error(exc: HTTPException) -> Response:
     return error_response(GatewayError(message, status_code=code))
 
 
+def _client_framing_error(exc: Exception) -> bool:
+    """Whether ``exc`` is the WSGI server's complaint about the request body's framing (bad chunked encoding)."""
+    try:
+        from gunicorn.http.errors import NoMoreData, ParseException
+    except ImportError:  # served by another WSGI server
+        return False
+    return isinstance(exc, (ParseException, NoMoreData))
+
+
 def _unexpected(exc: Exception) -> Response:
-    log.exception("unhandled error serving a gateway request (trace id %s)", trace_id())
+    if _client_framing_error(exc):
+        return error_response(
+            BadRequest("Invalid request body: the chunked transfer encoding is malformed", code="invalid_body")
+        )
+    log_unexpected(log, exc, "unhandled error serving a gateway request (trace id %s)", trace_id())
     return error_response(GatewayError("Something went wrong", status_code=500))
 
 
@@ -112,6 +127,7 @@ def make_blueprint(name: str = "gateway") -> Blueprint:
     parent.register_error_handler(HTTPException, _http_error)
     parent.register_error_handler(Exception, _unexpected)
     parent.before_request(_check_gateway_key)
+    parent.before_request(redis_guard.start_request)
     parent.record(_add_catch_all)
     parent.record_once(_ensure_initialised)
     return parent

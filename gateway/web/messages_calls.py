@@ -37,6 +37,7 @@ def messages_call(count_tokens: bool = False) -> Call:
         body=chat,
         client_body=body,
         client_raw=raw,
+        unmapped=messages_api.unmapped_fields(body),
         stream=body.get("stream") is True and not count_tokens,
         format=MessagesFormat(body),
     )

@@ -27,6 +27,18 @@ def dispatch(call: Call, state: GatewayState | None = None) -> Response:
     return render(result, call)
 
 
+def with_unmapped(headers: list[tuple[str, str]], names: list[str]) -> list[tuple[str, str]]:
+    """Add ``names`` to the ``x-portkey-unmapped-params`` header (one header, no name twice)."""
+    kept, listed = [], []
+    for name, value in headers:
+        if name.lower() == "x-portkey-unmapped-params":
+            listed.extend(v.strip() for v in value.split(",") if v.strip())
+        else:
+            kept.append((name, value))
+    merged = list(dict.fromkeys(listed + names))
+    return kept + [("x-portkey-unmapped-params", ",".join(merged))]
+
+
 def portkey_headers(result: Result, call: Call) -> list[tuple[str, str]]:
     """Return the ``x-portkey-*`` response headers for ``result``."""
     headers = [
@@ -69,6 +81,8 @@ def render(result: Result, call: Call) -> Response:
     """Build the Flask response for ``result`` (in the client's API format)."""
     result = for_client(result, call)
     headers = result.headers + portkey_headers(result, call)
+    if call.unmapped and not result.native_format:
+        headers = with_unmapped(headers, call.unmapped)
     if result.stream is not None:
         return Response(
             result.stream,

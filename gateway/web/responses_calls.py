@@ -18,6 +18,7 @@ from flask import request
 from gateway.core.call import Call
 from gateway.core.errors import BadRequest, NotFound
 from gateway.core.options import RequestOptions
+from gateway.core.safelog import kind
 from gateway.routing.router import leaves
 from gateway.stores.responses_state import scope_of
 from gateway.streaming.client_formats import ResponsesFormat
@@ -48,7 +49,11 @@ def response_call() -> Call:
     try:
         chat = responses_api.to_chat(body, history)
     except TranslationError as exc:
-        raise BadRequest(exc.message, param=exc.param) from None
+        # Providers with the Responses API get the client's body untouched: what the chat layer cannot
+        # express only matters when a target without it may be called.
+        if not routes_only_to_native_responses(state, options):
+            raise BadRequest(exc.message, param=exc.param) from None
+        chat = {"model": body.get("model"), "messages": []}
     response_id = responses_api.new_item_id("resp")
 
     def finished(response: dict[str, Any]) -> None:
@@ -59,8 +64,8 @@ def response_call() -> Call:
             state.responses_store().save(
                 tenant, response_id, {"response": response, "input_items": items, "conversation": conversation}
             )
-        except Exception:
-            log.warning("could not store response %s", response_id, exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - logged without its text
+            log.warning("could not store response %s (%s)", response_id, kind(exc))
 
     fmt = ResponsesFormat(body, response_id, time.time(), finished)
     fmt.missing_previous = previous if previous and record is None else None
@@ -72,6 +77,7 @@ def response_call() -> Call:
         body=chat,
         client_body=body,
         client_raw=raw,
+        unmapped=responses_api.unmapped_fields(body),
         stream=body.get("stream") is True,
         format=fmt,
     )
@@ -82,6 +88,14 @@ def stored(state: GatewayState, response_id: str) -> tuple[str, dict[str, Any] |
     options = request_options(request_headers())
     tenant = scope(options)
     return tenant, state.responses_store().get(tenant, response_id)
+
+
+def routes_only_to_native_responses(state: GatewayState, options: RequestOptions) -> bool:
+    """Whether every target the request can reach serves the Responses API itself."""
+    if not (options.provider or options.config_text):
+        return False
+    plan = state.plans.plan(options)
+    return all(leaf.spec.serves("responses") for leaf in leaves(plan.root))
 
 
 def provider_keeps_responses(state: GatewayState) -> bool:

@@ -52,7 +52,7 @@ class GatewayState:
         self.trusted = TrustedHosts(settings.trusted_hosts)
         self.client = UpstreamClient(settings, self.trusted)
         self.sleep = sleep
-        self.redis = _redis_client(settings.redis_url) if settings.redis_url else None
+        self.redis = _redis_client(settings) if settings.redis_url else None
         self.breakers: Any = RedisBreakerStore(self.redis) if self.redis is not None else MemoryBreakerStore()
         self.outbound = Outbound(settings, self.client, self.trusted)
         self.tokens = TokenCache()
@@ -100,10 +100,12 @@ class GatewayState:
             self.redis.close()
 
 
-def _redis_client(url: str) -> Any:
-    import redis
+def _redis_client(settings: Settings) -> Any:
+    from gateway.stores.redis_guard import guarded_client
 
-    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5, health_check_interval=30)
+    return guarded_client(
+        settings.redis_url, settings.redis_timeout, settings.redis_backoff, settings.redis_request_budget
+    )
 
 
 def current_state() -> GatewayState:

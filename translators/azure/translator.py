@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import quote, unquote_plus
 
 from translators.contract import NATIVE_PARAMS, Built, HttpRequest, Target, TranslationError
+from translators.hostnames import host_label
 from translators.openai_shapes import json_bytes, merge_native, wire_error_envelope
 
 #: Unified endpoint -> path under the deployment (or under ``/openai/v1``), built by ``build_request``.
@@ -66,13 +67,17 @@ def auth_headers(target: Target) -> dict[str, str]:
     return {}
 
 
+def resource_host(resource: Any) -> str:
+    """Return ``https://{resource}.openai.azure.com``; ``resource`` must be one host name label."""
+    if not resource:
+        raise TranslationError("azure-openai needs resource_name (x-portkey-azure-resource-name)", "resource_name")
+    return HOST_TEMPLATE.format(resource=host_label(resource, "resource_name"))
+
+
 def _host(target: Target) -> str:
     if target.custom_host:
         return target.custom_host.rstrip("/")
-    resource = target.option("resource_name")
-    if not resource:
-        raise TranslationError("azure-openai needs resource_name (x-portkey-azure-resource-name)", "resource_name")
-    return HOST_TEMPLATE.format(resource=resource)
+    return resource_host(target.option("resource_name"))
 
 
 def _version(target: Target) -> str:

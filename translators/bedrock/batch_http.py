@@ -33,6 +33,7 @@ from botocore.awsrequest import AWSRequest
 from translators.bedrock.request import signing_credentials, signing_time
 from translators.bedrock.sigv4 import PinnedSigV4, region_of, sign
 from translators.contract import HttpRequest, Target, TranslationError
+from translators.hostnames import s3_bucket
 from translators.openai_shapes import error_envelope, json_bytes
 
 #: SHA-256 of an empty body (GET, HEAD, DELETE and body-less POST requests).
@@ -66,6 +67,7 @@ def _api_key(target: Target) -> bool:
 def object_url(target: Target, bucket: str, key: str) -> str:
     """The URL of an S3 object (virtual-hosted style, path style for dotted buckets and custom hosts)."""
     path = quote(key, safe="/~")
+    bucket = s3_bucket(bucket)
     if target.custom_host:
         return f"{target.custom_host.rstrip('/')}/{bucket}/{path}"
     region = region_of(target)

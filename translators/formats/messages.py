@@ -39,7 +39,13 @@ ERROR_TYPES = {
     529: "overloaded_error",
 }
 
-#: Messages request fields mapped by ``to_chat``; others are forwarded as-is (translators decide).
+#: Messages request fields with the same meaning in chat, copied by ``to_chat`` (translators map or report them).
+_PASSED = ("temperature", "top_p", "top_k", "native_params")
+#: Anthropic ``service_tier`` -> OpenAI ``service_tier``.
+_SERVICE_TIERS = {"auto": "auto", "standard_only": "default"}
+
+#: Messages request fields mapped by ``to_chat``; any other field has no chat equivalent (``context_management``,
+#: ``container``, ``mcp_servers``, ...): it is dropped and named by ``unmapped_fields``, never sent to a chat API.
 _MAPPED = frozenset(
     {
         "model",
@@ -54,8 +60,38 @@ _MAPPED = frozenset(
         "thinking",
         "output_config",
         "output_format",
+        "service_tier",
     }
 )
+
+
+def unmapped_fields(body: Mapping[str, Any]) -> list[str]:
+    """The Messages fields (and server tools) ``to_chat`` drops because chat has no equivalent."""
+    names = [key for key in body if key not in _MAPPED and key not in _PASSED]
+    if body.get("service_tier") is not None and body.get("service_tier") not in _SERVICE_TIERS:
+        names.append("service_tier")
+    for tool in body.get("tools") or []:
+        if isinstance(tool, Mapping) and "input_schema" not in tool:
+            names.append(f"tools.{tool.get('type') or tool.get('name') or 'unknown'}")
+    return names
+
+
+def _system_content(content: Any) -> Any:
+    """A Messages ``system`` value (string or text blocks) as chat system content, or None when empty."""
+    if isinstance(content, str):
+        return content or None
+    if isinstance(content, list):
+        parts = [
+            {
+                "type": "text",
+                "text": b.get("text", ""),
+                **({"cache_control": b["cache_control"]} if "cache_control" in b else {}),
+            }
+            for b in content
+            if isinstance(b, Mapping) and b.get("type") == "text"
+        ]
+        return parts or None
+    return None
 
 
 def error_body(status: int, message: str, error_type: str | None = None) -> dict[str, Any]:
@@ -179,23 +215,15 @@ def _effort(thinking: Any) -> str | None:
 def to_chat(body: Mapping[str, Any]) -> dict[str, Any]:
     """Turn an Anthropic Messages request into an OpenAI chat request."""
     messages: list[dict[str, Any]] = []
-    system = body.get("system")
-    if isinstance(system, str) and system:
+    system = _system_content(body.get("system"))
+    if system is not None:
         messages.append({"role": "system", "content": system})
-    elif isinstance(system, list):
-        parts = [
-            {
-                "type": "text",
-                "text": b.get("text", ""),
-                **({"cache_control": b["cache_control"]} if "cache_control" in b else {}),
-            }
-            for b in system
-            if isinstance(b, Mapping) and b.get("type") == "text"
-        ]
-        if parts:
-            messages.append({"role": "system", "content": parts})
     for message in body.get("messages") or []:
-        if message.get("role") == "assistant":
+        if message.get("role") == "system":  # a mid-conversation system instruction (Claude Code sends them)
+            content = _system_content(message.get("content"))
+            if content is not None:
+                messages.append({"role": "system", "content": content})
+        elif message.get("role") == "assistant":
             converted = _assistant_message(message.get("content"))
             if converted is not None:
                 messages.append(converted)
@@ -241,9 +269,12 @@ def to_chat(body: Mapping[str, Any]) -> dict[str, Any]:
             "type": "json_schema",
             "json_schema": {"name": "output", "schema": fmt.get("schema") or {}},
         }
-    for key, value in body.items():
-        if key not in _MAPPED:
-            chat[key] = value  # temperature, top_p, top_k, service_tier, ... (translators map or report them)
+    tier = _SERVICE_TIERS.get(body.get("service_tier"))  # type: ignore[arg-type]
+    if tier is not None:
+        chat["service_tier"] = tier
+    for key in _PASSED:
+        if key in body:
+            chat[key] = body[key]
     return chat
 
 

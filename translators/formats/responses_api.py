@@ -55,6 +55,43 @@ _MAPPED = frozenset(
         "stream_options",
     }
 )
+#: Request fields with the same meaning in chat, copied by ``to_chat``. Any other field (``client_metadata``,
+#: ``prompt_cache_retention``, ...) has no chat equivalent: dropped and named by ``unmapped_fields``.
+_PASSED = ("temperature", "top_p", "top_logprobs", "parallel_tool_calls", "user", "service_tier", "native_params")
+
+
+def flat_name(namespace: str, name: str) -> str:
+    """The chat function name of tool ``name`` in ``namespace`` (Codex's ``mcp__server__`` + ``tool``)."""
+    return f"{namespace}{name}" if namespace.endswith("__") else f"{namespace}__{name}"
+
+
+def namespaced_tools(body: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+    """Chat function name -> ``(namespace, name)`` for the function tools inside ``namespace`` tools."""
+    out: dict[str, tuple[str, str]] = {}
+    for tool in body.get("tools") or []:
+        if isinstance(tool, Mapping) and tool.get("type") == "namespace" and isinstance(tool.get("name"), str):
+            for member in tool.get("tools") or []:
+                if isinstance(member, Mapping) and member.get("type") == "function" and member.get("name"):
+                    out[flat_name(tool["name"], str(member["name"]))] = (tool["name"], str(member["name"]))
+    return out
+
+
+def unmapped_fields(body: Mapping[str, Any]) -> list[str]:
+    """What ``to_chat`` drops for a provider without the Responses API: built-in tools (``web_search``,
+    ``file_search``, ...) the provider cannot run, non-function members of ``namespace`` tools, and
+    fields chat has no equivalent for."""
+    names = [key for key in body if key not in _MAPPED and key not in _PASSED]
+    for tool in body.get("tools") or []:
+        if not isinstance(tool, Mapping) or tool.get("type") == "function":
+            continue
+        if tool.get("type") != "namespace":
+            names.append(f"tools.{tool.get('type') or 'unknown'}")
+            continue
+        for member in tool.get("tools") or []:
+            if not isinstance(member, Mapping) or member.get("type") != "function":
+                kind = member.get("type") if isinstance(member, Mapping) else "unknown"
+                names.append(f"tools.namespace:{tool.get('name')}.{kind}")
+    return names
 
 
 def new_item_id(prefix: str) -> str:
@@ -103,10 +140,13 @@ def items_to_messages(items: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
             role = item.get("role", "user")
             messages.append({"role": role, "content": _content(item.get("content"))})
         elif kind == "function_call":
+            name = item.get("name", "")
+            if isinstance(item.get("namespace"), str) and item["namespace"]:
+                name = flat_name(item["namespace"], name)
             call = {
                 "id": item.get("call_id", ""),
                 "type": "function",
-                "function": {"name": item.get("name", ""), "arguments": item.get("arguments", "")},
+                "function": {"name": name, "arguments": item.get("arguments", "")},
             }
             last = messages[-1] if messages else None
             if last and last["role"] == "assistant" and "tool_calls" in last:
@@ -148,8 +188,12 @@ def input_items(body: Mapping[str, Any]) -> list[dict[str, Any]]:
 def _tools(tools: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for tool in tools:
-        if tool.get("type") != "function":
-            raise TranslationError(f"{tool.get('type')} tools are only available on OpenAI", "tools")
+        if isinstance(tool, Mapping) and tool.get("type") == "namespace" and isinstance(tool.get("name"), str):
+            members = [m for m in tool.get("tools") or [] if isinstance(m, Mapping) and m.get("type") == "function"]
+            out.extend(_tools([{**m, "name": flat_name(tool["name"], str(m.get("name", "")))} for m in members]))
+            continue
+        if not isinstance(tool, Mapping) or tool.get("type") != "function":
+            continue  # a built-in tool only the Responses API runs: dropped, named by ``unmapped_fields``
         function = {"name": tool.get("name", ""), "parameters": tool.get("parameters") or {"type": "object"}}
         if tool.get("description"):
             function["description"] = tool["description"]
@@ -164,6 +208,8 @@ def _tool_choice(choice: Any) -> Any:
         return choice
     if isinstance(choice, Mapping) and choice.get("type") == "function":
         return {"type": "function", "function": {"name": choice.get("name", "")}}
+    if isinstance(choice, Mapping) and isinstance(choice.get("type"), str):
+        return None  # a built-in tool (dropped with it)
     raise TranslationError("tool_choice is not understood", "tool_choice")
 
 
@@ -175,8 +221,9 @@ def to_chat(body: Mapping[str, Any], history: list[dict[str, Any]] | None = None
     messages.extend(history or [])
     messages.extend(items_to_messages(input_items(body)))
     chat: dict[str, Any] = {"model": body.get("model"), "messages": messages}
-    if body.get("tools"):
-        chat["tools"] = _tools(body["tools"])
+    tools = _tools(body.get("tools") or [])
+    if tools:
+        chat["tools"] = tools
         choice = _tool_choice(body.get("tool_choice"))
         if choice is not None:
             chat["tool_choice"] = choice
@@ -200,9 +247,9 @@ def to_chat(body: Mapping[str, Any], history: list[dict[str, Any]] | None = None
     if body.get("stream") is True:
         chat["stream"] = True
         chat["stream_options"] = {"include_usage": True}
-    for key, value in body.items():
-        if key not in _MAPPED:
-            chat[key] = value  # temperature, top_p, parallel_tool_calls, user, ...
+    for key in _PASSED:
+        if key in body:
+            chat[key] = body[key]
     return chat
 
 
@@ -263,10 +310,15 @@ def message_item(text: str, item_id: str | None = None, status: str = "completed
 
 
 def call_item(
-    call_id: str, name: str, arguments: str, item_id: str | None = None, status: str = "completed"
+    call_id: str,
+    name: str,
+    arguments: str,
+    item_id: str | None = None,
+    status: str = "completed",
+    namespaces: Mapping[str, tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """A ``function_call`` output item."""
-    return {
+    """A ``function_call`` output item (a flattened namespace tool gets its ``namespace`` and own name back)."""
+    item: dict[str, Any] = {
         "type": "function_call",
         "id": item_id or new_item_id("fc"),
         "call_id": call_id,
@@ -274,6 +326,9 @@ def call_item(
         "arguments": arguments,
         "status": status,
     }
+    if namespaces and name in namespaces:
+        item["namespace"], item["name"] = namespaces[name]
+    return item
 
 
 def reasoning_item(text: str, item_id: str | None = None) -> dict[str, Any]:
@@ -302,10 +357,13 @@ def to_response(
         content = "".join(p.get("text", "") for p in content if isinstance(p, Mapping))
     if content:
         response["output"].append(message_item(content))
+    namespaces = namespaced_tools(body)
     for call in reply.get("tool_calls") or []:
         function = call.get("function") or {}
         response["output"].append(
-            call_item(call.get("id", ""), function.get("name", ""), function.get("arguments", ""))
+            call_item(
+                call.get("id", ""), function.get("name", ""), function.get("arguments", ""), namespaces=namespaces
+            )
         )
     if finish == "length":
         response["incomplete_details"] = {"reason": "max_output_tokens"}

@@ -16,7 +16,15 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from translators.formats.responses_api import call_item, message_item, new_item_id, reasoning_item, skeleton, usage_of
+from translators.formats.responses_api import (
+    call_item,
+    message_item,
+    namespaced_tools,
+    new_item_id,
+    reasoning_item,
+    skeleton,
+    usage_of,
+)
 
 Event = tuple[str, dict[str, Any]]
 
@@ -35,6 +43,7 @@ class EventWriter:
         self.calls: dict[int, int] = {}  # chat tool-call index -> output index
         self.finish: str | None = None
         self.usage: dict[str, Any] | None = None
+        self.namespaces = namespaced_tools(body)
 
     def _event(self, kind: str, **data: Any) -> Event:
         event = {"type": kind, "sequence_number": self.sequence, **data}
@@ -176,7 +185,13 @@ class EventWriter:
                 events += self._done_item(self.text_index)
                 self.open.remove(self.text_index)
                 self.text_index = None
-            item = call_item(call.get("id") or new_item_id("call"), function.get("name", ""), "", status="in_progress")
+            item = call_item(
+                call.get("id") or new_item_id("call"),
+                function.get("name", ""),
+                "",
+                status="in_progress",
+                namespaces=self.namespaces,
+            )
             self.calls[key], added = self._add(item, close_others=False)
             events += added
         index = self.calls[key]

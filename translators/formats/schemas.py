@@ -180,7 +180,8 @@ class EmbeddingSchema(_Open):
 
 
 class AnthropicMessages(fields.Field):
-    """Anthropic ``messages``: a non-empty list of user/assistant turns with string or block content."""
+    """Anthropic ``messages``: a non-empty list of user/assistant turns (and mid-conversation ``system``
+    instructions) with string or block content."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
         if not isinstance(value, list):
@@ -191,8 +192,8 @@ class AnthropicMessages(fields.Field):
         for i, message in enumerate(value):
             if not isinstance(message, dict):
                 errors[i] = {"_schema": ["Invalid input type."]}
-            elif message.get("role") not in ("user", "assistant"):
-                errors[i] = {"role": ["Must be one of: user, assistant."]}
+            elif message.get("role") not in ("user", "assistant", "system"):
+                errors[i] = {"role": ["Must be one of: user, assistant, system."]}
             elif not isinstance(message.get("content"), (str, list)):
                 errors[i] = {"content": ["Must be a string or a list of content blocks."]}
             elif isinstance(message["content"], list):

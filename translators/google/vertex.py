@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from translators.anthropic import request as anthropic_request
 from translators.anthropic import response as anthropic_response
 from translators.contract import Built, HttpRequest, InvalidResponse, StreamTranslator, Target, TranslationError
 from translators.google import translator as google
+from translators.hostnames import host_label
 from translators.openai_shapes import json_bytes, loads_or_none, merge_native, remote_image_urls, unmapped
 
 DEFAULT_REGION = "us-central1"
@@ -50,10 +52,11 @@ def _publisher(body: Mapping[str, Any]) -> tuple[str, str]:
 
 def model_url(target: Target, publisher: str, model: str, method: str) -> str:
     """Return the full URL of ``method`` on a publisher model."""
-    region = str(target.option("vertex_region", default=DEFAULT_REGION))
+    region = host_label(target.option("vertex_region", default=DEFAULT_REGION), "vertex_region").lower()
     project = target.credentials.get("project_id") or target.option("vertex_project_id")
     if not project:
         raise TranslationError("vertex_project_id (or a service account with project_id) is required", "model")
+    project = quote(str(project), safe=":")
     if target.custom_host:
         host = target.custom_host.rstrip("/")
     elif region == "global":

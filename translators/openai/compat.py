@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from translators.output_limits import clamp_max_tokens
 from translators.registry import ProviderSpec
 
 #: Provider option keys sent as OpenAI headers.
@@ -69,6 +70,8 @@ def request_body(
     if not override_params and not needs_role_fix and not raw_needed:
         return raw
     merged = {**body, **override_params}
+    if raw is None:  # written for another provider's limits (Claude Code asks for 32k-64k output tokens)
+        clamp_max_tokens(spec.id, merged)
     if needs_role_fix:
         merged["messages"] = _rewrite_developer(merged.get("messages"))
     return orjson.dumps(merged)

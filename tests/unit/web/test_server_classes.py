@@ -1,0 +1,45 @@
+"""The gunicorn classes of ``gateway.web.server`` without a server: redaction and JSON rejection pages."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+from gunicorn.config import Config
+
+from gateway.web.server import RedactingLogger, json_error_page, redact_query
+
+
+def test_redact_query_replaces_only_secret_values() -> None:
+    assert redact_query("/v1/x?key=sk-1&a=2") == "/v1/x?key=REDACTED&a=2"
+    assert redact_query("GET /v1/m?api_key=s&limit=5 HTTP/1.1") == "GET /v1/m?api_key=REDACTED&limit=5 HTTP/1.1"
+    assert (
+        redact_query("Token=1&ACCESS_TOKEN=2&x-amz-signature=3")
+        == "Token=REDACTED&ACCESS_TOKEN=REDACTED&x-amz-signature=REDACTED"
+    )
+    assert redact_query("/a/b=c?d=e") == "/a/b=c?d=e"
+    assert redact_query(None) is None
+
+
+def test_logger_exceptions_carry_no_exception_text_and_no_query_secret() -> None:
+    logger = RedactingLogger(Config())
+    out = io.StringIO()
+    logger.error_log.addHandler(logging.StreamHandler(out))
+    try:
+        raise ValueError("Invalid header value b'Bearer sk-secret-xyz'")
+    except ValueError:
+        logger.exception("Error handling request %s %s", "GET", "/v1/x?key=sk-q-secret")
+    text = out.getvalue()
+    assert "ValueError" in text and "sk-secret-xyz" not in text and "sk-q-secret" not in text
+
+
+def test_json_error_page_is_a_complete_http_response_in_the_gateway_shape() -> None:
+    raw = json_error_page(431, "Request Header Fields Too Large", {"line": 8190, "field": 32768, "fields": 64})
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431 Request Header Fields Too Large\r\n")
+    assert b"Content-Type: application/json" in head and b"x-portkey-error-origin: gateway" in head
+    assert f"Content-Length: {len(body)}".encode() in head
+    document = json.loads(body)
+    assert document["status"] == "failure" and document["error"]["code"] == "headers_too_large"
+    assert "32768" in document["message"]
