@@ -9,9 +9,7 @@ from gateway.core.errors import BadRequest, GatewayError
 
 class UnknownSlug(BadRequest):
     def __init__(self, slug: str) -> None:
-        super().__init__(
-            f"Unknown catalog provider: @{slug}", param="model", code="unknown_catalog_provider"
-        )
+        super().__init__(f"Unknown catalog provider: @{slug}", param="model", code="unknown_catalog_provider")
 
 
 class Forbidden(GatewayError):

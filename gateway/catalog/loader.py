@@ -94,9 +94,7 @@ class CatalogFile:
                 return False
             self.data, self._stamp = data, stamp
             self.generation += 1
-            log.info(
-                "catalog reloaded from %s: %d providers, %d keys", self.path, len(data.providers), len(data.keys)
-            )
+            log.info("catalog reloaded from %s: %d providers, %d keys", self.path, len(data.providers), len(data.keys))
             return True
 
     def install_sighup(self) -> bool:
