@@ -59,9 +59,7 @@ def set_body_model(call: Call, model: str) -> None:
         call.body = {**call.body, "model": model}
         call.raw = None
     if call.form is not None and "model" in call.form.fields:
-        from werkzeug.datastructures import MultiDict
-
-        fields = MultiDict(call.form.fields)
+        fields = call.form.fields.copy()  # a mutable copy of the parsed form's fields
         fields["model"] = model
         call.form = replace(call.form, fields=fields)
 
