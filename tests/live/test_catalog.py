@@ -240,3 +240,29 @@ def test_secrets_never_leave(gw, mockctl) -> None:
     for sid in (SID, OTHER_SID):
         for sent in mockctl.requests(sid):
             assert TEAM_A_KEY not in json.dumps(sent) and TEAM_B_KEY not in json.dumps(sent)
+
+
+def tiny_wav() -> bytes:
+    import io
+    import wave
+
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(b"\x00\x00" * 800)
+    return out.getvalue()
+
+
+def test_images_and_audio_bodies(gw, mockctl) -> None:
+    client = openai.OpenAI(base_url=gw.url + "/v1", api_key=TEAM_A_KEY, max_retries=0)
+    image = client.images.generate(model="@open-any/dall-e-3", prompt="a cat")
+    assert image.data
+    assert json.loads(last_request(mockctl, OTHER_SID)["body"])["model"] == "dall-e-3"
+    text = client.audio.transcriptions.create(model="@open-any/whisper-1", file=("a.wav", tiny_wav(), "audio/wav"))
+    assert text.text is not None
+    sent = last_request(mockctl, OTHER_SID)
+    assert sent["path"] == "/v1/audio/transcriptions"
+    assert json.loads(sent["body"])["fields"]["model"] == "whisper-1"
+    assert sent["headers"]["authorization"] == f"Bearer {PROD_KEY}"
