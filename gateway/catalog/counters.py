@@ -38,7 +38,8 @@ class Check:
 class SQLiteCounters:
     """Counters in one SQLite file in WAL mode; each operation is one ``BEGIN IMMEDIATE`` transaction."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, clock: Any = time.time) -> None:
+        self.clock = clock
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
@@ -68,14 +69,14 @@ class SQLiteCounters:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                out = work(time.time())
+                out = work(self.clock())
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
             self._writes += 1
             if self._writes % 1000 == 0:
-                self._db.execute("DELETE FROM counters WHERE expires IS NOT NULL AND expires <= ?", (time.time(),))
+                self._db.execute("DELETE FROM counters WHERE expires IS NOT NULL AND expires <= ?", (self.clock(),))
             return out
 
     def admit(self, checks: list[Check]) -> int:
@@ -99,7 +100,7 @@ class SQLiteCounters:
             self._transaction(work)
 
     def read(self, keys: list[str]) -> list[float]:
-        now = time.time()
+        now = self.clock()
         with self._lock:
             return [self._value(key, now) for key in keys]
 

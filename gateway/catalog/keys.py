@@ -46,7 +46,7 @@ def offered_keys(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
         lname = name.lower()
         if lname in KEY_HEADERS and lname not in found:
             value = value.strip()
-            if lname == "authorization" and value[:7].lower() == "bearer ":
+            if lname == "authorization" and (value[:7].lower() == "bearer " or value.lower() == "bearer"):
                 value = value[7:].strip()
             if value:
                 found[lname] = value

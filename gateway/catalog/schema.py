@@ -80,7 +80,7 @@ class ProviderSchema(Schema):
     aliases = fields.Dict(keys=fields.String(validate=Length(min=1)), values=fields.String(validate=Length(min=1)))
     limits = fields.Nested(LimitsSchema)
 
-    @validates_schema(pass_original=True)
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
     def _options(self, data: dict[str, Any], original: Any, **_: Any) -> None:
         declared = set(self.fields)
         for key in original if isinstance(original, dict) else ():
@@ -136,15 +136,19 @@ def substitute(value: Any, environ: Mapping[str, str], path: tuple, missing: lis
 
 
 def _flatten(messages: Any, path: tuple = ()) -> list[str]:
+    """``path: message`` lines from marshmallow's nested messages (Dict fields nest ``key`` / ``value``)."""
     if isinstance(messages, dict):
         out: list[str] = []
         for key, value in messages.items():
-            if key == "value" and isinstance(value, dict):  # marshmallow nests Dict value errors under "value"
-                out += _flatten(value, path)
-            elif key == "key" and isinstance(value, list) and len(path) >= 2 and path[-2] in ("providers", "keys"):
-                out += [f"{'.'.join(path)}: invalid name: {m}" for m in value]
+            where = (*path, str(key))
+            if len(path) == 1 and path[0] in ("providers", "keys") and isinstance(value, dict):
+                for part, inner in value.items():  # one table: errors of its name, then of its value
+                    if part == "key":
+                        out += [f"{'.'.join(where)}: invalid name: {m}" for m in inner]
+                    else:
+                        out += _flatten(inner, where)
             else:
-                out += _flatten(value, (*path, str(key)))
+                out += _flatten(value, where)
         return out
     if isinstance(messages, list):
         return [f"{'.'.join(path) or '(file)'}: {m}" for m in messages if isinstance(m, str)] + [
