@@ -15,6 +15,7 @@ from gateway.catalog import usage as usage_of
 from gateway.catalog.errors import BudgetExhausted, LimitsUnavailable, RateLimited
 from gateway.catalog.limits import Limiter, Scope
 from gateway.catalog.pricing import cost_usd
+from gateway.catalog.redact import Redactor, redact
 from gateway.core.plan import Leaf
 from gateway.core.result import Result, json_result
 
@@ -32,6 +33,7 @@ class CatalogCaller:
         provider_scopes: dict[str, Scope],
         key_scope: Scope | None,
         requested_model: Callable[[Leaf], str | None],
+        secrets: Callable[[Leaf], tuple[bytes, ...]] = lambda leaf: (),
         on_usage: Callable[[Leaf, dict[str, int] | None, float | None], None] | None = None,
     ) -> None:
         self.inner = inner
@@ -39,6 +41,7 @@ class CatalogCaller:
         self.provider_scopes = provider_scopes
         self.key_scope = key_scope
         self.requested_model = requested_model
+        self.secrets = secrets
         self.on_usage = on_usage
 
     def __call__(self, leaf: Leaf) -> Result:
@@ -58,6 +61,12 @@ class CatalogCaller:
                 return self._tag(denied, leaf)
         result = self.inner(leaf)
         self._tag(result, leaf)
+        secrets = self.secrets(leaf) if leaf.catalog else ()
+        if secrets:
+            if result.body:
+                result.body = redact(result.body, secrets)
+            if result.stream is not None:
+                result.stream = Redactor(result.stream, secrets)
         scopes = [s for s in (scope, self.key_scope) if s is not None and s.limits.counts_tokens]
         if not result.ok or result.cache_status in _CACHED or not (scopes or self.on_usage):
             return result

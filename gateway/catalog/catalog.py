@@ -18,6 +18,7 @@ from gateway.catalog.entries import CatalogData
 from gateway.catalog.keys import Grant, KeyRing
 from gateway.catalog.limits import Limiter, Scope
 from gateway.catalog.loader import CatalogFile
+from gateway.catalog.redact import secrets_of
 from gateway.catalog.resolve import (
     SlugRegistry,
     bind_leaf,
@@ -28,7 +29,8 @@ from gateway.catalog.resolve import (
 )
 from gateway.core.call import Call
 from gateway.core.errors import Unauthorized
-from gateway.core.plan import Leaf
+from gateway.core.options import RequestOptions
+from gateway.core.plan import Leaf, Plan
 from gateway.core.result import Result
 from gateway.pipeline.runner import LeafRunner
 from gateway.routing.compiler import compile_plan
@@ -59,6 +61,7 @@ class Catalog:
         self.limiter = Limiter(store, settings.limits_fail)
         self._unscoped = tuple(settings.api_keys)
         self._ring: tuple[int, KeyRing] | None = None
+        self._secrets: dict[str, tuple[Any, tuple[bytes, ...]]] = {}
 
     @property
     def data(self) -> CatalogData:
@@ -91,21 +94,11 @@ class Catalog:
         if grant is not None:
             _drop_key(call, grant)
         key_scope = scope_of("key", grant.name, grant.entry.limits) if grant and grant.entry else None
-        settings = state.settings
         if not mentions_catalog(call) and key_scope is None:
-            plan = compile_plan(
-                call.options, state.registry, state.trusted, settings.max_retry_attempts, settings.semantic_embedding
-            )
-            return Router(state, call).route(plan)
+            return Router(state, call).route(state.plans.plan(call.options))
         lift_body_model(call)
         lift_config_models(call)
-        plan = compile_plan(
-            call.options,
-            SlugRegistry(state.registry, data),
-            state.trusted,
-            settings.max_retry_attempts,
-            settings.semantic_embedding,
-        )
+        plan = self.compile(state, call.options)  # compiled per request: binding changes its leaves
         bound = list(leaves(plan.root))
         for leaf in bound:
             bind_leaf(leaf, call, data, grant, state.registry)
@@ -118,8 +111,32 @@ class Catalog:
         }
         _ask_for_usage(call, bound, scopes, key_scope)
         runner = LeafRunner(state, call)
-        caller = CatalogCaller(runner, self.limiter, scopes, key_scope, lambda leaf: _model(call, leaf))
+        caller = CatalogCaller(
+            runner, self.limiter, scopes, key_scope, lambda leaf: _model(call, leaf), lambda leaf: self.secrets(leaf)
+        )
         return Router(state, call, caller=caller).route(plan)
+
+    def secrets(self, leaf: Leaf) -> tuple[bytes, ...]:
+        """The credentials of a catalog leaf's provider (masked in whatever comes back)."""
+        entry = self.data.providers.get(leaf.catalog or "")
+        if entry is None:
+            return ()
+        cached = self._secrets.get(entry.slug)
+        if cached is None or cached[0] is not entry:
+            cached = (entry, secrets_of(entry.api_key, entry.options))
+            self._secrets[entry.slug] = cached
+        return cached[1]
+
+    def compile(self, state: "GatewayState", options: RequestOptions) -> Plan:
+        """Compile ``options`` knowing the catalog's ``@slug`` providers (leaves not bound to credentials)."""
+        settings = state.settings
+        return compile_plan(
+            options,
+            SlugRegistry(state.registry, self.data),
+            state.trusted,
+            settings.max_retry_attempts,
+            settings.semantic_embedding,
+        )
 
     def usage(self) -> list[dict[str, Any]]:
         """Limits and current use of every provider and key that has limits."""

@@ -232,6 +232,9 @@ def test_secrets_never_leave(gw, mockctl) -> None:
     seen.append(requests.get(gw.url + "/v1/models", headers={"Authorization": f"Bearer {TEAM_A_KEY}"}, timeout=30))
     failing = {"x-portkey-provider": "@open-any", "x-portkey-api-key": TEAM_A_KEY}
     seen.append(requests.post(gw.url + "/v1/chat/completions", json={"model": "m"}, headers=failing, timeout=30))
+    echo = requests.get(gw.url + "/v1/echo/me", headers=failing, timeout=30)  # the mock echoes the headers it got
+    assert echo.status_code == 200 and echo.json()["headers"]["authorization"] == "Bearer ***"
+    seen.append(echo)
     for resp in seen:
         text = resp.text + json.dumps(dict(resp.headers))
         assert not any(secret in text for secret in SECRETS), resp.text
