@@ -37,11 +37,9 @@ def db(tmp_path):
     return str(tmp_path / "limits.sqlite3")
 
 
-def test_rate_limit_is_exact_across_two_workers(gateway_factory, mockctl, tmp_path, db) -> None:
-    name = slug()
-    host = mockctl.base(id=scenario_id(), delay_ms=300)
-    path = write(tmp_path / "c.toml", provider_table(name, host, limits="requests_per_minute = 6") + keys_table())
-    gw = gateway_factory(
+def two_workers(gateway_factory, path, db):
+    """A gateway with two workers that logs which worker served each request."""
+    return gateway_factory(
         workers=2,
         GATEWAY_CATALOG_FILE=str(path),
         GATEWAY_LIMITS_DB=db,
@@ -49,15 +47,34 @@ def test_rate_limit_is_exact_across_two_workers(gateway_factory, mockctl, tmp_pa
         GATEWAY_ACCESSLOG_FORMAT="served-by %(p)s %(s)s",
         **SECRET_ENV,
     )
-    away_from_minute_edge()
-    with ThreadPoolExecutor(16) as pool:
-        answers = list(pool.map(lambda _: chat(gw, TEAM_A_KEY, f"@{name}/gpt-4o"), range(16)))
-    statuses = sorted(r.status_code for r in answers)
-    assert statuses == [200] * 6 + [429] * 10
-    limited = [r for r in answers if r.status_code == 429]
-    assert all(1 <= int(r.headers["retry-after"]) <= 60 for r in limited)
-    assert "requests_per_minute" in limited[0].json()["message"]
-    assert len(set(re.findall(r"served-by <(\d+)>", gw.log()))) == 2  # both workers answered
+
+
+def workers_seen(gw, since: int = 0) -> set[str]:
+    """The pids of the workers that served requests (logged after character ``since``)."""
+    return set(re.findall(r"served-by <(\d+)>", gw.log()[since:]))
+
+
+def test_rate_limit_is_exact_across_two_workers(gateway_factory, mockctl, tmp_path, db) -> None:
+    host = mockctl.base(id=scenario_id(), delay_ms=300)
+    names = [slug() for _ in range(5)]
+    text = "".join(provider_table(n, host, limits="requests_per_minute = 6") for n in names) + keys_table()
+    gw = two_workers(gateway_factory, write(tmp_path / "c.toml", text), db)
+    # A burst of concurrent connections usually spreads over both workers; a fresh slug per try
+    # until it did (each try must be exact on its own).
+    for name in names:
+        away_from_minute_edge()
+        since = len(gw.log())
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(lambda _, n=name: chat(gw, TEAM_A_KEY, f"@{n}/gpt-4o"), range(16)))
+        assert sorted(r.status_code for r in answers) == [200] * 6 + [429] * 10
+        limited = [r for r in answers if r.status_code == 429]
+        assert all(1 <= int(r.headers["retry-after"]) <= 60 for r in limited)
+        assert "requests_per_minute" in limited[0].json()["message"]
+        time.sleep(0.3)  # the access log line is written after the answer
+        if len(workers_seen(gw, since)) == 2:
+            break
+    else:
+        pytest.fail("every burst was served by one worker")
 
 
 def test_key_rate_limit_is_429_with_retry_after(gateway_factory, mockctl, tmp_path, db) -> None:
@@ -103,20 +120,16 @@ def test_budget_across_two_instances_sharing_redis(gateway_factory, mockctl, red
     assert spend_until_refused([second, first], f"@{usd}/gpt-4o") == [200, 200, 200, 412, 412, 412]
 
 
-def test_budget_across_two_workers_with_sqlite(gateway_factory, mockctl, tmp_path, db) -> None:
+def test_budget_across_workers_sharing_one_sqlite_file(gateway_factory, mockctl, tmp_path, db) -> None:
     name = slug()
-    text = provider_table(name, mockctl.base(id=scenario_id())) + keys_table("budget_tokens = 25")
-    gw = gateway_factory(
-        workers=2,
-        GATEWAY_CATALOG_FILE=str(write(tmp_path / "c.toml", text)),
-        GATEWAY_LIMITS_DB=db,
-        GATEWAY_ACCESSLOG="-",
-        GATEWAY_ACCESSLOG_FORMAT="served-by %(p)s %(s)s",
-        **SECRET_ENV,
+    path = write(
+        tmp_path / "c.toml", provider_table(name, mockctl.base(id=scenario_id())) + keys_table("budget_tokens = 25")
     )
-    statuses = spend_until_refused([gw], f"@{name}/gpt-4o", count=8)
+    first, second = two_workers(gateway_factory, path, db), two_workers(gateway_factory, path, db)
+    statuses = spend_until_refused([first, second], f"@{name}/gpt-4o", count=8)
     assert statuses == [200, 200, 200, 412, 412, 412, 412, 412]
-    resp = chat(gw, TEAM_A_KEY, f"@{name}/gpt-4o")
+    assert workers_seen(first) and workers_seen(second)  # four worker processes, one file
+    resp = chat(first, TEAM_A_KEY, f"@{name}/gpt-4o")
     assert "gateway key team-a" in resp.json()["message"]
 
 
