@@ -62,6 +62,8 @@ class Catalog:
         self._unscoped = tuple(settings.api_keys)
         self._ring: tuple[int, KeyRing] | None = None
         self._secrets: dict[str, tuple[Any, tuple[bytes, ...]]] = {}
+        #: Called as ``on_usage(leaf, usage, cost_usd)`` after each counted answer (for request records).
+        self.on_usage: Any = None
 
     @property
     def data(self) -> CatalogData:
@@ -112,7 +114,13 @@ class Catalog:
         _ask_for_usage(call, bound, scopes, key_scope)
         runner = LeafRunner(state, call)
         caller = CatalogCaller(
-            runner, self.limiter, scopes, key_scope, lambda leaf: _model(call, leaf), lambda leaf: self.secrets(leaf)
+            runner,
+            self.limiter,
+            scopes,
+            key_scope,
+            lambda leaf: _model(call, leaf),
+            lambda leaf: self.secrets(leaf),
+            self.on_usage,
         )
         return Router(state, call, caller=caller).route(plan)
 

@@ -12,9 +12,11 @@ import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import anthropic
 import pytest
 
 from tests.live.catalog_support import (
+    CHAT,
     SECRET_ENV,
     SECRETS,
     TEAM_A_KEY,
@@ -86,6 +88,10 @@ def test_key_rate_limit_is_429_with_retry_after(gateway_factory, mockctl, tmp_pa
     assert [r.status_code for r in answers] == [200, 200, 429]
     assert "gateway key team-a" in answers[2].json()["message"]
     assert int(answers[2].headers["retry-after"]) >= 1
+    claude_sdk = anthropic.Anthropic(base_url=gw.url, api_key=TEAM_A_KEY, max_retries=0)
+    with pytest.raises(anthropic.RateLimitError) as caught:  # Anthropic's envelope on /v1/messages
+        claude_sdk.messages.create(model=f"@{name}/gpt-4o", max_tokens=20, messages=CHAT)
+    assert caught.value.body["type"] == "error" and caught.value.response.headers["retry-after"]
 
 
 def spend_until_refused(gateways, model: str, count: int = 6) -> list[int]:
@@ -118,6 +124,11 @@ def test_budget_across_two_instances_sharing_redis(gateway_factory, mockctl, red
     assert spend_until_refused([first, second], f"@{tokens}/gpt-4o") == [200, 200, 200, 412, 412, 412]
     # 0.00004 USD a request on gpt-4o (genai-prices): refused once 0.00012 >= 0.0001 is spent
     assert spend_until_refused([second, first], f"@{usd}/gpt-4o") == [200, 200, 200, 412, 412, 412]
+    claude_sdk = anthropic.Anthropic(base_url=first.url, api_key=TEAM_A_KEY, max_retries=0)
+    with pytest.raises(anthropic.APIStatusError) as caught:  # a provider's refusal, in Anthropic's envelope
+        claude_sdk.messages.create(model=f"@{usd}/gpt-4o", max_tokens=20, messages=CHAT)
+    assert caught.value.status_code == 412 and caught.value.body["type"] == "error"
+    assert "Budget exhausted" in caught.value.body["error"]["message"]
 
 
 def test_budget_across_workers_sharing_one_sqlite_file(gateway_factory, mockctl, tmp_path, db) -> None:
