@@ -104,6 +104,8 @@ class Catalog:
         bound = list(leaves(plan.root))
         for leaf in bound:
             bind_leaf(leaf, call, data, grant, state.registry)
+        if grant is not None and grant.entry is not None:  # catalog credentials are shared: cache per gateway key
+            call.options.cache_namespace = f"gateway-key:{grant.entry.name}:{call.options.cache_namespace}"
         if key_scope is not None:
             self.limiter.admit([key_scope])
         scopes = {

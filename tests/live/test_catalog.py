@@ -269,3 +269,20 @@ def test_images_and_audio_bodies(gw, mockctl) -> None:
     assert sent["path"] == "/v1/audio/transcriptions"
     assert json.loads(sent["body"])["fields"]["model"] == "whisper-1"
     assert sent["headers"]["authorization"] == f"Bearer {PROD_KEY}"
+
+
+def test_cached_answers_stay_with_their_gateway_key(gw, mockctl) -> None:
+    config = json.dumps({"cache": {"mode": "simple"}})
+    body = {"model": "@open-any/cache-model", "messages": [{"role": "user", "content": scenario_id()}]}
+
+    def ask(key: str) -> str:
+        resp = requests.post(
+            gw.url + "/v1/chat/completions",
+            json=body,
+            headers={"Authorization": f"Bearer {key}", "x-portkey-config": config},
+            timeout=30,
+        )
+        assert resp.status_code == 200, resp.text
+        return resp.headers["x-portkey-cache-status"]
+
+    assert [ask(TEAM_A_KEY), ask(TEAM_A_KEY), ask(TEAM_B_KEY), ask(TEAM_B_KEY)] == ["MISS", "HIT", "MISS", "HIT"]
