@@ -4,5 +4,5 @@
 Modules: ``schema`` (the file, validated with marshmallow), ``loader`` (SIGHUP and file-change
 reload), ``keys`` (gateway keys), ``resolve`` (model strings and plans), ``limits`` / ``counters`` /
 ``windows`` (rate limits and budgets over SQLite or Redis), ``usage`` and ``pricing`` (tokens and cost),
-``caller`` (governance around one leaf), ``listing`` (``GET /v1/models``).
+``redact`` (credentials masked in answers), ``caller`` (governance around one leaf), ``listing`` (``GET /v1/models``).
 """

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.catalog.counters import Check
-from gateway.catalog.entries import RATE_WINDOWS, Limits
+from gateway.catalog.entries import Limits
 from gateway.catalog.errors import BudgetExhausted, LimitsUnavailable, RateLimited
 from gateway.catalog.windows import Window, budget_window, rate_window
 from gateway.core.failopen import ThrottledWarning
@@ -154,6 +154,3 @@ class Limiter:
                 }
             )
         return rows
-
-
-__all__ = ["RATE_WINDOWS", "Limiter", "Scope"]
