@@ -32,9 +32,8 @@ from gateway.core.errors import Unauthorized
 from gateway.core.options import RequestOptions
 from gateway.core.plan import Leaf, Plan
 from gateway.core.result import Result
-from gateway.pipeline.runner import LeafRunner
 from gateway.routing.compiler import compile_plan
-from gateway.routing.router import Router, leaves
+from gateway.routing.router import leaves
 from translators.openai_shapes import include_usage
 
 if TYPE_CHECKING:
@@ -97,7 +96,7 @@ class Catalog:
             _drop_key(call, grant)
         key_scope = scope_of("key", grant.name, grant.entry.limits) if grant and grant.entry else None
         if not mentions_catalog(call) and key_scope is None:
-            return Router(state, call).route(state.plans.plan(call.options))
+            return state.router(call).route(state.plans.plan(call.options))
         lift_body_model(call)
         lift_config_models(call)
         plan = self.compile(state, call.options)  # compiled per request: binding changes its leaves
@@ -114,9 +113,9 @@ class Catalog:
             if leaf.catalog and not data.providers[leaf.catalog].limits.empty
         }
         _ask_for_usage(call, bound, scopes, key_scope)
-        runner = LeafRunner(state, call)
-        caller = CatalogCaller(
-            runner,
+        router = state.router(call)
+        router.caller = CatalogCaller(
+            router.caller,
             self.limiter,
             scopes,
             key_scope,
@@ -124,7 +123,7 @@ class Catalog:
             lambda leaf: self.secrets(leaf),
             self.on_usage,
         )
-        return Router(state, call, caller=caller).route(plan)
+        return router.route(plan)
 
     def secrets(self, leaf: Leaf) -> tuple[bytes, ...]:
         """The credentials of a catalog leaf's provider (masked in whatever comes back)."""

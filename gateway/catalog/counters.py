@@ -13,6 +13,7 @@ whether to fail open or closed.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import sqlite3
@@ -145,9 +146,17 @@ class RedisCounters:
     """Counters in Redis; ``admit`` and ``add`` are Lua scripts, so they are atomic across instances."""
 
     def __init__(self, redis: Any) -> None:
-        self.redis = redis
-        self._admit = redis.register_script(_ADMIT)
-        self._add = redis.register_script(_ADD)
+        self.redis = redis  # the gateway's guarded client: a stalled Redis is skipped, not waited on
+
+    def _run(self, script: str, keys: list[str], args: list[str]) -> Any:
+        """EVALSHA, loading the script on first use (``NOSCRIPT``)."""
+        import redis as redis_lib
+
+        sha = hashlib.sha1(script.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
+        try:
+            return self.redis.evalsha(sha, len(keys), *keys, *args)
+        except redis_lib.exceptions.NoScriptError:
+            return self.redis.eval(script, len(keys), *keys, *args)
 
     def admit(self, checks: list[Check]) -> int:
         if not checks:
@@ -155,7 +164,7 @@ class RedisCounters:
         args: list[str] = []
         for check in checks:
             args += [repr(float(check.limit)), repr(float(check.increment)), _expiry_ms(check.expires)]
-        denied = int(self._admit(keys=[PREFIX + c.key for c in checks], args=args))
+        denied = int(self._run(_ADMIT, [PREFIX + c.key for c in checks], args))
         return denied - 1
 
     def add(self, amounts: list[tuple[str, float, float]]) -> None:
@@ -164,7 +173,7 @@ class RedisCounters:
         args: list[str] = []
         for _, amount, expires in amounts:
             args += [repr(float(amount)), _expiry_ms(expires)]
-        self._add(keys=[PREFIX + key for key, _, _ in amounts], args=args)
+        self._run(_ADD, [PREFIX + key for key, _, _ in amounts], args)
 
     def read(self, keys: list[str]) -> list[float]:
         values = self.redis.mget([PREFIX + key for key in keys]) if keys else []
