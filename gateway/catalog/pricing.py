@@ -72,4 +72,12 @@ def cost_usd(provider: str, model: str, usage: dict[str, Any]) -> float | None:
                 return _calc(candidate, model, tokens)
     except Exception:  # a broken price table must never fail a request
         log.warning("pricing failed for %s %s", provider, model, exc_info=True)
+        return None
+    _unpriced(provider, model)
     return None
+
+
+@lru_cache(maxsize=1024)
+def _unpriced(provider: str, model: str) -> None:
+    """Say once per model that it is not in the price table (it counts 0 USD against budgets)."""
+    log.info("no price for model %s on %s in genai-prices: counted as 0 USD (unpriced)", model, provider)
