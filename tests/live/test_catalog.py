@@ -286,3 +286,15 @@ def test_cached_answers_stay_with_their_gateway_key(gw, mockctl) -> None:
         return resp.headers["x-portkey-cache-status"]
 
     assert [ask(TEAM_A_KEY), ask(TEAM_A_KEY), ask(TEAM_B_KEY), ask(TEAM_B_KEY)] == ["MISS", "HIT", "MISS", "HIT"]
+
+
+def test_portkey_sdk_with_a_gateway_key(gw, mockctl) -> None:
+    from portkey_ai import Portkey
+
+    client = Portkey(base_url=gw.url + "/v1", api_key=TEAM_A_KEY, max_retries=0)  # sent as x-portkey-api-key
+    completion = client.chat.completions.create(model="@openai-prod/gpt-4o", messages=CHAT)
+    assert completion.choices[0].message.content
+    with_header = Portkey(base_url=gw.url + "/v1", api_key=TEAM_A_KEY, provider="@open-any", max_retries=0)
+    assert with_header.chat.completions.create(model="any-model", messages=CHAT).choices
+    assert json.loads(last_request(mockctl, OTHER_SID)["body"])["model"] == "any-model"
+    assert TEAM_A_KEY not in json.dumps(last_request(mockctl, OTHER_SID))
