@@ -102,7 +102,14 @@ class CatalogFile:
         if not hasattr(signal, "SIGHUP") or threading.current_thread() is not threading.main_thread():
             return False
         try:
-            signal.signal(signal.SIGHUP, self.request_reload)
+            previous = signal.getsignal(signal.SIGHUP)
+
+            def on_hup(signum: int, frame: object) -> None:
+                self.request_reload()
+                if callable(previous):  # a host app's own handler keeps working
+                    previous(signum, frame)
+
+            signal.signal(signal.SIGHUP, on_hup)
         except (ValueError, OSError):
             return False
         return True
