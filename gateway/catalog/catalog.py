@@ -97,7 +97,7 @@ class Catalog:
         key_scope = scope_of("key", grant.name, grant.entry.limits) if grant and grant.entry else None
         if not mentions_catalog(call) and key_scope is None:
             return state.router(call).route(state.plans.plan(call.options))
-        lift_body_model(call)
+        lift_body_model(call, data)
         lift_config_models(call)
         plan = self.compile(state, call.options)  # compiled per request: binding changes its leaves
         bound = list(leaves(plan.root))

@@ -73,13 +73,21 @@ def mentions_catalog(call: Call) -> bool:
     )
 
 
-def lift_body_model(call: Call) -> None:
-    """A body model ``@slug/model`` routes to ``@slug`` with the plain model."""
+def lift_body_model(call: Call, data: CatalogData) -> None:
+    """A body model ``@slug/model`` routes to ``@slug`` with the plain model.
+
+    With a plain provider in ``x-portkey-provider``, or with a config and a slug the catalog does not
+    have, the model is the provider's own name and stays as sent (Workers AI models are ``@cf/...``).
+    """
     model = body_model(call)
     if not is_ref(model):
         return
     slug, plain = split_ref(model)
     provider = call.options.provider
+    if provider and not provider.startswith("@"):
+        return
+    if slug not in data.providers and call.options.config_text is not None and not provider:
+        return
     if provider and provider != f"@{slug}":
         raise BadRequest(
             f"The model {model} names the catalog provider @{slug}, but x-portkey-provider is {provider}",

@@ -51,7 +51,7 @@ def call(body: dict | None = None, **options) -> Call:
 
 
 def plan_leaves(c: Call, grant: Grant | None = None):
-    lift_body_model(c)
+    lift_body_model(c, DATA)
     lift_config_models(c)
     plan = compile_plan(c.options, SlugRegistry(REGISTRY, DATA), TrustedHosts(()), 5)
     bound = list(leaves(plan.root))
@@ -76,6 +76,15 @@ def test_a_body_model_binds_credentials_options_and_alias() -> None:
     assert leaf.custom_host == "https://prod.example.com/openai" and not leaf.guard_host
     assert leaf.options == {"resource_name": "prod-resource", "api_version": "2024-10-21"}
     assert leaf.override_params["model"] == "gpt-4o-mini"
+
+
+def test_a_providers_own_at_model_is_left_alone() -> None:
+    (leaf,) = plan_leaves(call({"model": "@cf/meta/llama-3.1-8b-instruct"}, provider="openai"))
+    assert leaf.catalog is None and leaf.provider == "openai"
+    config = json.dumps({"provider": "openai", "api_key": "k"})
+    c = call({"model": "@cf/meta/llama-3.1-8b-instruct"}, config_text=config)
+    (leaf,) = plan_leaves(c)
+    assert leaf.catalog is None and c.body["model"] == "@cf/meta/llama-3.1-8b-instruct"
 
 
 def test_mixed_config_targets() -> None:
@@ -105,7 +114,7 @@ def test_errors() -> None:
         plan_leaves(call({"model": "@prod/gpt-4o"}), team)
     assert plan_leaves(call({"model": "@any/whatever"}), team)[0].catalog == "any"
     with pytest.raises(BadRequest, match="x-portkey-provider"):
-        plan_leaves(call({"model": "@prod/gpt-4o"}, provider="openai"))
+        plan_leaves(call({"model": "@prod/gpt-4o"}, provider="@any"))
     with pytest.raises(BadRequest, match="another catalog provider"):
         plan_leaves(
             call(
