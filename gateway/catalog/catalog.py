@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from gateway.catalog.caller import CatalogCaller, scope_of
 from gateway.catalog.counters import RedisCounters, SQLiteCounters
 from gateway.catalog.entries import CatalogData
-from gateway.catalog.keys import Grant, KeyRing
+from gateway.catalog.keys import PROVIDER_KEY_HEADERS, Grant, KeyRing
 from gateway.catalog.limits import Limiter, Scope
 from gateway.catalog.loader import CatalogFile
 from gateway.catalog.redact import secrets_of
@@ -174,7 +174,7 @@ def _drop_key(call: Call, grant: Grant) -> None:
     """The gateway key never travels on: remove its header (and a Bearer that carried it from the options)."""
     names = {"x-portkey-api-key", grant.header}
     call.headers = [(k, v) for k, v in call.headers if k.lower() not in names]
-    if grant.header in ("authorization", "x-api-key"):
+    if grant.header in PROVIDER_KEY_HEADERS:
         call.options.api_key = None
     call.options.gateway_key = None
 

@@ -15,8 +15,12 @@ from dataclasses import dataclass
 
 from gateway.catalog.entries import KeyEntry
 
-#: Request headers that may carry the gateway key, in the order they are tried.
-KEY_HEADERS = ("x-portkey-api-key", "authorization", "x-api-key")
+#: Request headers that may carry the gateway key, in the order they are tried (browsers open realtime
+#: sessions with the key in an ``openai-insecure-api-key.<key>`` WebSocket subprotocol).
+KEY_HEADERS = ("x-portkey-api-key", "authorization", "x-api-key", "sec-websocket-protocol")
+#: Headers whose key may be a provider key when it is not a gateway key.
+PROVIDER_KEY_HEADERS = ("authorization", "x-api-key", "sec-websocket-protocol")
+_KEY_PROTOCOL = "openai-insecure-api-key."
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,9 @@ def offered_keys(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
             value = value.strip()
             if lname == "authorization" and (value[:7].lower() == "bearer " or value.lower() == "bearer"):
                 value = value[7:].strip()
+            elif lname == "sec-websocket-protocol":
+                offered = [p.strip() for p in value.split(",") if p.strip().startswith(_KEY_PROTOCOL)]
+                value = offered[0][len(_KEY_PROTOCOL) :] if offered else ""
             if value:
                 found[lname] = value
     return [(name, found[name]) for name in KEY_HEADERS if name in found]

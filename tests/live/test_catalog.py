@@ -298,3 +298,20 @@ def test_portkey_sdk_with_a_gateway_key(gw, mockctl) -> None:
     assert with_header.chat.completions.create(model="any-model", messages=CHAT).choices
     assert json.loads(last_request(mockctl, OTHER_SID)["body"])["model"] == "any-model"
     assert TEAM_A_KEY not in json.dumps(last_request(mockctl, OTHER_SID))
+
+
+def test_realtime_session_with_a_catalog_model(gw, mockctl) -> None:
+    client = openai.OpenAI(base_url=gw.url + "/v1", api_key=TEAM_A_KEY, max_retries=0)
+    with client.realtime.connect(model="@openai-prod/fast") as conn:
+        first = conn.recv()
+        assert first.type == "session.created" and first.session.model == "gpt-4o-mini"
+    sent = last_request(mockctl)
+    assert sent["path"] == "/v1/realtime" and sent["query"] == "model=gpt-4o-mini"
+    assert sent["headers"]["authorization"] == f"Bearer {PROD_KEY}"
+    assert TEAM_A_KEY not in json.dumps(sent)
+    from websockets.exceptions import InvalidStatus
+
+    limited = openai.OpenAI(base_url=gw.url + "/v1", api_key=TEAM_B_KEY, max_retries=0)
+    with pytest.raises(InvalidStatus) as caught, limited.realtime.connect(model="@openai-prod/gpt-4o") as conn:
+        conn.recv()  # team-b may use open-any only
+    assert caught.value.response.status_code == 403

@@ -39,6 +39,10 @@ def test_offered_keys_order_and_bearer_parsing() -> None:
     headers = [("X-Api-Key", " k3 "), ("Authorization", "bearer  k2"), ("x-portkey-api-key", "k1")]
     assert offered_keys(headers) == [("x-portkey-api-key", "k1"), ("authorization", "k2"), ("x-api-key", "k3")]
     assert offered_keys([("Authorization", "Bearer ")]) == []
+    protocols = [("Sec-WebSocket-Protocol", "realtime, openai-insecure-api-key.gk-plain-secret")]
+    assert offered_keys(protocols) == [("sec-websocket-protocol", "gk-plain-secret")]
+    assert RING.authenticate(protocols).name == "plain"
+    assert offered_keys([("Sec-WebSocket-Protocol", "realtime")]) == []
 
 
 def test_key_allow_list() -> None:
