@@ -68,7 +68,9 @@ def _add_catch_all(state: BlueprintSetupState) -> None:
 
 
 def _check_gateway_key() -> Response | None:
-    """Require one of ``GATEWAY_API_KEYS`` in ``x-portkey-api-key`` (health checks exempt), when keys are set."""
+    """Require a gateway key (health checks exempt): a catalog key when the catalog has ``[keys]``
+    (``gateway.catalog.keys``; the grant is kept in ``request.environ["gateway.grant"]``), else one of
+    ``GATEWAY_API_KEYS`` in ``x-portkey-api-key`` when those are set."""
     state = current_state()
     keys = state.settings.api_keys
     if (request.blueprint or "").endswith(".health"):
