@@ -2,12 +2,14 @@
 
 A slug with a ``models`` list offers those and its aliases; a slug without one offers whatever its
 provider's own ``/models`` answers (asked through the gateway with the stored credential; a
-provider that cannot list models adds nothing). Only slugs the caller's key may use are listed.
+provider that cannot list models adds nothing; a list is reused for a minute). Only slugs the caller's
+key may use are listed.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -23,6 +25,22 @@ log = logging.getLogger("gateway.catalog.listing")
 
 #: The most bytes read from one provider's model list.
 _MAX_LIST_BYTES = 4 * 1024 * 1024
+#: Seconds a provider's own model list is reused (per worker).
+LIST_TTL = 60.0
+_lists: dict[tuple[str, int], tuple[float, list[str]]] = {}
+
+
+def _cached_models(state: "GatewayState", slug: str) -> list[str]:
+    key = (slug, state.catalog.file.generation)
+    now = time.monotonic()
+    hit = _lists.get(key)
+    if hit is not None and now - hit[0] < LIST_TTL:
+        return hit[1]
+    names = _provider_models(state, slug)
+    if len(_lists) > 256:
+        _lists.clear()
+    _lists[key] = (now, names)
+    return names
 
 
 def _provider_models(state: "GatewayState", slug: str) -> list[str]:
@@ -67,7 +85,7 @@ def model_list(state: "GatewayState", grant: Grant | None) -> dict[str, Any]:
         if entry.models is not None:
             names = list(entry.models) + [alias for alias in entry.aliases if alias not in entry.models]
         else:
-            names = _provider_models(state, entry.slug) + list(entry.aliases)
+            names = _cached_models(state, entry.slug) + list(entry.aliases)
         for name in dict.fromkeys(names):
             entries.append({"id": f"@{entry.slug}/{name}", "object": "model", "created": 0, "owned_by": entry.provider})
     return {"object": "list", "data": entries}
