@@ -45,6 +45,8 @@ class Leaf:
     #: Compiled hooks (``gateway.guardrails.hooks.Hook``) for the input and output events.
     before_hooks: list[Any] = field(default_factory=list)
     after_hooks: list[Any] = field(default_factory=list)
+    #: The Model Catalog slug this leaf was bound from (``gateway.catalog``), None for inline targets.
+    catalog: str | None = None
 
 
 @dataclass

@@ -51,6 +51,10 @@ DEFAULTS: dict[str, Any] = {
     "GATEWAY_RETRY_BASE_DELAY": 1.0,
     "GATEWAY_RETRY_MAX_DELAY": 30.0,
     "GATEWAY_RETRY_BUDGET": 60.0,
+    "GATEWAY_CATALOG_FILE": "",
+    "GATEWAY_CATALOG_RELOAD_INTERVAL": 1.0,
+    "GATEWAY_LIMITS_FAIL": "open",
+    "GATEWAY_LIMITS_DB": "",
 }
 
 
@@ -134,6 +138,10 @@ class Settings:
     retry_base_delay: float = DEFAULTS["GATEWAY_RETRY_BASE_DELAY"]
     retry_max_delay: float = DEFAULTS["GATEWAY_RETRY_MAX_DELAY"]
     retry_budget: float = DEFAULTS["GATEWAY_RETRY_BUDGET"]
+    catalog_file: str = ""
+    catalog_reload_interval: float = DEFAULTS["GATEWAY_CATALOG_RELOAD_INTERVAL"]
+    limits_fail: str = "open"
+    limits_db: str = ""
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -176,4 +184,15 @@ class Settings:
             retry_base_delay=number("GATEWAY_RETRY_BASE_DELAY", float, 0),
             retry_max_delay=number("GATEWAY_RETRY_MAX_DELAY", float, 0),
             retry_budget=number("GATEWAY_RETRY_BUDGET", float, 0),
+            catalog_file=str(merged["GATEWAY_CATALOG_FILE"] or ""),
+            catalog_reload_interval=float(merged["GATEWAY_CATALOG_RELOAD_INTERVAL"]),
+            limits_fail=_choice(merged, "GATEWAY_LIMITS_FAIL", ("open", "closed")),
+            limits_db=str(merged["GATEWAY_LIMITS_DB"] or ""),
         )
+
+
+def _choice(merged: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> str:
+    value = str(merged[key] or allowed[0]).strip().lower()
+    if value not in allowed:
+        raise ValueError(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
+    return value

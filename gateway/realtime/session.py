@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from wsproto.utilities import LocalProtocolError
 
+from gateway.catalog import realtime as catalog_realtime
 from gateway.core.errors import BadRequest, Unauthorized
 from gateway.core.options import RequestOptions
 from gateway.core.plan import Leaf, Node
@@ -142,17 +143,23 @@ def _azure_upstream(leaf: Leaf, target: Target, query: str) -> tuple[str, dict[s
 
 
 def plan_upstream(
-    state: "GatewayState", opts: RequestOptions, headers: Sequence[tuple[str, str]], query: str
+    state: "GatewayState", opts: RequestOptions, headers: Sequence[tuple[str, str]], query: str, grant: Any = None
 ) -> UpstreamPlan:
     """Compile the request into the upstream URL, headers and subprotocols; raise 4xx errors on bad input."""
     protocols, key = offered_protocols(headers)
     if opts.api_key is None and key:
         opts.api_key = key
-    plan = compile_plan(opts, state.registry, state.trusted, state.settings.max_retry_attempts)
+    if state.catalog is not None:  # @slug providers and ?model=@slug/model
+        plan = catalog_realtime.plan(state.catalog, state, opts, query, grant)
+    else:
+        plan = compile_plan(opts, state.registry, state.trusted, state.settings.max_retry_attempts)
     leaf = first_realtime_leaf(plan.root)
     if leaf is None:
         provider = opts.provider or "the configured providers"
         raise BadRequest(f"realtime is not supported by {provider}", param="x-portkey-provider")
+    if state.catalog is not None:
+        catalog_realtime.admit(state.catalog, leaf, grant)
+        query = catalog_realtime.query(leaf, query)
     if leaf.spec.adapter == "azure":
         url, upstream_headers = _azure_upstream(leaf, state.credentials.target(leaf), query)
     else:
@@ -220,6 +227,6 @@ def open_session(
 ) -> Session:
     """Validate the upgrade, plan and connect the upstream; raise gateway or provider errors before any 101."""
     client = ClientHandshake(environ, headers, target)
-    plan = plan_upstream(state, opts, headers, query)
+    plan = plan_upstream(state, opts, headers, query, environ.get("gateway.grant"))
     upstream, subprotocol = connect_upstream(state, plan)
     return Session(client, upstream, subprotocol, plan, opts.trace_id)

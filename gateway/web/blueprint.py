@@ -68,9 +68,20 @@ def _add_catch_all(state: BlueprintSetupState) -> None:
 
 
 def _check_gateway_key() -> Response | None:
-    """Require one of ``GATEWAY_API_KEYS`` in ``x-portkey-api-key`` (health checks exempt), when keys are set."""
-    keys = current_state().settings.api_keys
-    if not keys or (request.blueprint or "").endswith(".health"):
+    """Require a gateway key (health checks exempt): a catalog key when the catalog has ``[keys]``
+    (``gateway.catalog.keys``; the grant is kept in ``request.environ["gateway.grant"]``), else one of
+    ``GATEWAY_API_KEYS`` in ``x-portkey-api-key`` when those are set."""
+    state = current_state()
+    keys = state.settings.api_keys
+    if (request.blueprint or "").endswith(".health"):
+        return None
+    if state.catalog is not None and state.catalog.requires_key:  # catalog keys (GATEWAY_API_KEYS still accepted)
+        try:
+            request.environ["gateway.grant"] = state.catalog.authenticate(request.headers.items())
+        except Unauthorized as error:
+            return error_response(error)
+        return None
+    if not keys:
         return None
     offered = (request.headers.get("x-portkey-api-key") or "").encode()
     if any(hmac.compare_digest(offered, key.encode()) for key in keys):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from flask import Response, request
+from flask import Response, has_request_context, request
 
 from gateway.core.call import Call
 from gateway.core.errors import GatewayError, ProviderError
@@ -23,6 +23,9 @@ from translators.formats import messages as messages_api
 def dispatch(call: Call, state: GatewayState | None = None) -> Response:
     """Route ``call`` through its plan and render the answer."""
     state = state or current_state()
+    if state.catalog is not None:
+        grant = request.environ.get("gateway.grant") if has_request_context() else None
+        return render(state.catalog.route(state, call, grant), call)
     result = state.router(call).route(state.plans.plan(call.options))
     return render(result, call)
 

@@ -103,7 +103,10 @@ def provider_keeps_responses(state: GatewayState) -> bool:
     options = request_options(request_headers())
     if not (options.provider or options.config_text):
         return False
-    plan = state.plans.plan(options)
+    if state.catalog is not None:  # @slug providers are known to the catalog's registry
+        plan = state.catalog.compile(state, options)
+    else:
+        plan = state.plans.plan(options)
     return any(leaf.spec.serves("responses") for leaf in leaves(plan.root))
 
 

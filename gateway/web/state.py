@@ -63,6 +63,12 @@ class GatewayState:
         self.response_cache = ResponseCache(self.cache, self.semantic, self._embed, settings.semantic_embedding)
         self.check_io = GatewayCheckIO(self.outbound, self.tokens)
         self._responses: Any = None
+        #: The Model Catalog (``GATEWAY_CATALOG_FILE``), None without one.
+        self.catalog: Any = None
+        if settings.catalog_file:
+            from gateway.catalog.catalog import Catalog
+
+            self.catalog = Catalog(settings, self.registry, self.redis)
 
     def responses_store(self) -> Any:
         """The Responses state store: Redis when configured, else an SQLite file (opened on first use)."""
@@ -94,6 +100,8 @@ class GatewayState:
     def close(self) -> None:
         """Release pooled connections."""
         self.client.close()
+        if self.catalog is not None:
+            self.catalog.close()
         if self._responses is not None:
             self._responses.close()
         if self.redis is not None:
