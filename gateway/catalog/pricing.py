@@ -9,6 +9,7 @@ is a registry id (``openai``, ``azure-openai``, ``bedrock``, ...) and ``usage`` 
 from __future__ import annotations
 
 import logging
+import math
 from functools import lru_cache
 from typing import Any
 
@@ -53,9 +54,44 @@ def _calc(provider_id: str | None, model: str, tokens: dict[str, int]) -> float 
         return None
 
 
+def _base(price: Any) -> tuple[float, float]:
+    """A price per token below its first tier, and the token count where tiers start (inf: none)."""
+    if price is None:
+        return 0.0, math.inf
+    tiers = getattr(price, "tiers", None)
+    if tiers is None:
+        return float(price) / 1e6, math.inf
+    return float(price.base) / 1e6, float(min(tier.start for tier in tiers)) if tiers else math.inf
+
+
 @lru_cache(maxsize=4096)
-def _known(provider_id: str | None, model: str) -> bool:
-    return _calc(provider_id, model, {"input_tokens": 0, "output_tokens": 0, "cached_tokens": 0}) is not None
+def _rates(provider_id: str | None, model: str) -> tuple[float, float, float, float] | None:
+    """Per-token input, cache-read and output prices and the tier floor, or None when the model is unknown.
+
+    Looked up once per model: the price table's search costs far more than the arithmetic.
+    """
+    lib = _library()
+    try:
+        found = lib.calc_price(lib.Usage(input_tokens=0, output_tokens=0), model_ref=model, provider_id=provider_id)
+    except LookupError:
+        return None
+    price = found.model_price
+    (inp, f1), (cached, f2), (out, f3) = (
+        _base(getattr(price, name, None)) for name in ("input_mtok", "cache_read_mtok", "output_mtok")
+    )
+    if getattr(price, "cache_read_mtok", None) is None:
+        cached = inp  # no cache price: cache reads cost what input costs
+    return inp, cached, out, min(f1, f2, f3)
+
+
+def _fast(rates: tuple[float, float, float, float], tokens: dict[str, int]) -> float | None:
+    """The cost by the base prices, when no token count reaches a tier (else None: ask the table)."""
+    inp, cached, out, floor = rates
+    n_in, n_out, n_cached = tokens["input_tokens"], tokens["output_tokens"], tokens["cached_tokens"]
+    if max(n_in, n_out) >= floor:
+        return None
+    n_cached = min(n_cached, n_in)
+    return (n_in - n_cached) * inp + n_cached * cached + n_out * out
 
 
 def cost_usd(provider: str, model: str, usage: dict[str, Any]) -> float | None:
@@ -68,8 +104,10 @@ def cost_usd(provider: str, model: str, usage: dict[str, Any]) -> float | None:
     provider_id = _PROVIDER_IDS.get(provider, provider)
     try:
         for candidate in (provider_id, None):  # the provider's own price, else the model's wherever it is sold
-            if _known(candidate, model):
-                return _calc(candidate, model, tokens)
+            rates = _rates(candidate, model)
+            if rates is not None:
+                fast = _fast(rates, tokens)
+                return fast if fast is not None else _calc(candidate, model, tokens)
     except Exception:  # a broken price table must never fail a request
         log.warning("pricing failed for %s %s", provider, model, exc_info=True)
         return None
