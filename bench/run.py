@@ -130,9 +130,9 @@ def relay_delay(system: System, mock_url: str) -> float:
     body = body_for("chat", route.model, stream=True)
     direct = measure.event_arrivals(systems.mock_base(mock_url, switches) + "/v1/chat/completions", body, {})
     through = measure.event_arrivals(system.url + route.path, body, route.headers)
-    if len(through) != len(direct):
+    if len(through) < len(direct) - 1:  # a gateway may merge or add a closing event, never drop the content
         raise RuntimeError(f"{system.name}: {len(through)} events arrived, {len(direct)} sent")
-    return max(t - d for t, d in zip(through, direct, strict=True)) * 1000
+    return max(t - d for t, d in zip(through, direct, strict=False)) * 1000
 
 
 def soak(load: Load, system: System, phase_requests: int) -> dict[str, float]:
@@ -158,8 +158,8 @@ def streams_256(system: System, count: int) -> dict[str, Any]:
 
 def large_bodies(logs: Path, ours: System, size_mb: int) -> dict[str, float]:
     """Upload and download ``size_mb`` MB through one of our workers (the Python mock serves /v1/files)."""
+    from tests.live.test_endpoints import PeakRSS, download, upload
     from tests.support import start_mock
-    from tests.test_live_endpoints import PeakRSS, download, upload
 
     mock = start_mock(logs)
     try:
