@@ -302,15 +302,23 @@ class FastResponse:
             self._finish()
 
     def iter_content(self) -> Iterator[bytes]:
-        """Yield the (decoded) body as it arrives: whatever one read of the connection brought."""
+        """Yield the (decoded) body as it arrives: each chunk of a chunked body, else what one read brought."""
         parser = self._parser
+        body = parser.body
+        decoder = self._decoder
         while True:
-            data = self._pending()
-            if data or (parser.complete and self._decoder is not None):
-                out = self._decode(data, parser.complete)
-                if out:
-                    yield out
+            if body:
+                pieces = body[:]
+                body.clear()
+                for piece in pieces:
+                    out = piece if decoder is None else self._decode(piece, False)
+                    if out:
+                        yield out
             if parser.complete:
+                if decoder is not None:
+                    tail = self._decode(b"", True)
+                    if tail:
+                        yield tail
                 return
             self._receive()
 
