@@ -49,7 +49,6 @@ READ_BLOCK = 64 * 1024
 SEND_BLOCK = 64 * 1024
 # bodies up to this size go out in the same write as the request head
 INLINE_BODY = 16 * 1024
-_BODYLESS_STATUS = (204, 304)
 
 
 class BlockedAddress(OSError):
@@ -528,27 +527,27 @@ class FastAdapter(HTTPAdapter):
                 else:
                     sock.sendall(head)
                     _send_body(sock, body)
-            except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError) as exc:
+            except TimeoutError:
+                raise
+            except OSError as exc:  # reset, broken pipe, TLS EOF
                 if reused:
                     raise _Stale(str(exc)) from exc
                 raise ResponseCut(f"the provider closed the connection while the request was sent ({exc})") from exc
             while not parser.headers_done or parser.get_code() < 200:
                 try:
                     data = sock.recv(READ_BLOCK)
-                except ConnectionResetError as exc:
+                except TimeoutError:
+                    raise
+                except OSError as exc:
                     if reused and not received:
                         raise _Stale(str(exc)) from exc
-                    raise ResponseCut("the provider reset the connection") from exc
+                    raise ResponseCut(f"the provider broke the connection ({exc.__class__.__name__})") from exc
                 if not data:
                     if reused and not received:
                         raise _Stale("closed before the response")
                     raise ResponseCut("the provider closed the connection before the response headers")
                 received = True
                 parser.feed(data)
-                if parser.complete and not parser.headers_done:  # pragma: no cover - defensive
-                    break
-            if parser.get_code() in _BODYLESS_STATUS and not parser.complete:
-                parser.complete = True  # llhttp ends these at the headers already; keep it explicit
         except BaseException:
             sock.close()
             raise
