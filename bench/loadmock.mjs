@@ -12,6 +12,8 @@
 //                              message_delta and message_stop
 //   GET  /_mock/health         200 {"ok": true}
 // Every event is written to the socket on its own (never batched by the mock), with TCP_NODELAY.
+// Paced chat streams (delay_ms > 0) stamp each chunk with "x_sent_ms", the wall-clock time (ms) it was
+// written, so a client can tell how long each event took to arrive.
 import http from "node:http";
 
 const portArg = process.argv.find((a) => a.startsWith("--port="));
@@ -49,7 +51,9 @@ function chatCompletion(model) {
   });
 }
 
-function chatEvents(model, n) {
+const SENT = '"__SENT__"';
+
+function chatEvents(model, n, stamped) {
   const id = `chatcmpl-load-${++counter}`;
   const events = [];
   for (let i = 0; i < n; i++) {
@@ -63,6 +67,7 @@ function chatEvents(model, n) {
       choices: [{ index: 0, delta, logprobs: null, finish_reason: last ? "stop" : null }],
     };
     if (last) chunk.usage = { prompt_tokens: 19, completion_tokens: n, total_tokens: 19 + n };
+    if (stamped) chunk.x_sent_ms = "__SENT__";
     events.push(`data: ${JSON.stringify(chunk)}\n\n`);
   }
   events.push("data: [DONE]\n\n");
@@ -123,7 +128,8 @@ function sendStream(res, events, delayMs) {
   let i = 0;
   const next = () => {
     if (res.destroyed) return;
-    res.write(events[i++]);
+    const e = events[i++];
+    res.write(e.includes(SENT) ? e.replace(SENT, (performance.timeOrigin + performance.now()).toFixed(3)) : e);
     if (i < events.length) setTimeout(next, delayMs);
     else res.end();
   };
@@ -155,7 +161,7 @@ const server = http.createServer((req, res) => {
     }
     const model = typeof body.model === "string" ? body.model : "load-model";
     if (req.method === "POST" && path.endsWith("/chat/completions")) {
-      if (body.stream === true) sendStream(res, chatEvents(model, sw.chunks), sw.delay_ms);
+      if (body.stream === true) sendStream(res, chatEvents(model, sw.chunks, sw.delay_ms > 0), sw.delay_ms);
       else sendJson(res, 200, chatCompletion(model));
     } else if (req.method === "POST" && path.endsWith("/messages")) {
       if (body.stream === true) sendStream(res, anthropicEvents(model, sw.chunks), sw.delay_ms);

@@ -195,21 +195,25 @@ def stream_ttfb(url: str, body: dict[str, Any], headers: dict[str, str], *, coun
     }
 
 
-def event_arrivals(url: str, body: dict[str, Any], headers: dict[str, str]) -> list[float]:
-    """Seconds from sending the request to the arrival of each complete SSE event of one stream."""
+def event_delays(url: str, body: dict[str, Any], headers: dict[str, str]) -> list[float]:
+    """For each event of one paced stream from the load mock, ms from its writing (``x_sent_ms``) to its arrival."""
     host, path = split_url(url)
     conn = http.client.HTTPConnection(host, timeout=10)
     try:
-        started = time.perf_counter()
         conn.request("POST", path, body=json.dumps(body), headers={"Content-Type": "application/json", **headers})
         resp = conn.getresponse()
-        buffer, arrivals = b"", []
+        buffer, delays = b"", []
         while piece := resp.read1(65536):
-            now = time.perf_counter() - started
+            now = time.time() * 1000
             buffer += piece
-            complete = buffer.replace(b"\r\n", b"\n").count(b"\n\n")
-            arrivals += [now] * (complete - len(arrivals))
-        return arrivals
+            *events, buffer = buffer.replace(b"\r\n", b"\n").split(b"\n\n")
+            for event in events:
+                data = event.partition(b"data: ")[2]
+                if data.startswith(b"{"):
+                    sent = json.loads(data).get("x_sent_ms")
+                    if sent is not None:
+                        delays.append(now - float(sent))
+        return delays
     finally:
         conn.close()
 
