@@ -33,6 +33,7 @@ import ipaddress
 import select
 import socket
 import ssl
+import time
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -49,6 +50,8 @@ READ_BLOCK = 64 * 1024
 SEND_BLOCK = 64 * 1024
 # bodies up to this size go out in the same write as the request head
 INLINE_BODY = 16 * 1024
+# a pooled connection given back less than this long ago is reused without a liveness check
+FRESH_S = 1.0
 
 
 class BlockedAddress(OSError):
@@ -177,7 +180,7 @@ class _Parser(HTTPResponseParser):
 
 
 class Origin:
-    """Idle keep-alive connections to one origin."""
+    """Idle keep-alive connections to one origin, with the time each was last given back."""
 
     __slots__ = ("guard", "host", "host_header", "https", "idle", "maxsize", "port")
 
@@ -190,27 +193,35 @@ class Origin:
         default = 443 if https else 80
         name = f"[{host}]" if ":" in host else host
         self.host_header = name if port == default else f"{name}:{port}"
-        self.idle: list[socket.socket] = []
+        self.idle: list[tuple[socket.socket, float]] = []
 
     def take(self) -> socket.socket | None:
-        """Return an idle connection that is still open, or None."""
+        """Return an idle connection that is still open, or None.
+
+        A connection idle for more than ``FRESH_S`` is checked first (a zero-timeout poll): one the
+        peer closed is dropped. A fresher one is used as it is; if the peer closed it in that
+        moment, the request is retried once on a new connection (``_Stale``).
+        """
         idle = self.idle
+        if not idle:
+            return None
+        now = time.monotonic()
         while idle:
-            sock = idle.pop()
-            if not _readable_now(sock):
+            sock, since = idle.pop()
+            if now - since < FRESH_S or not _readable_now(sock):
                 return sock
             sock.close()
         return None
 
     def give(self, sock: socket.socket) -> None:
         if len(self.idle) < self.maxsize:
-            self.idle.append(sock)
+            self.idle.append((sock, time.monotonic()))
         else:
             sock.close()
 
     def close(self) -> None:
         while self.idle:
-            self.idle.pop().close()
+            self.idle.pop()[0].close()
 
 
 class _Decoder:

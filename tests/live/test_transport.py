@@ -147,13 +147,26 @@ def test_a_pooled_connection_the_provider_closed_while_idle_is_not_used(gateway)
     provider = ScriptedProvider([["answer", "idle-close"], ["answer"]])
     try:
         first = chat(gateway, provider.url)
-        time.sleep(0.3)  # the provider closes the idle connection
+        time.sleep(1.3)  # the provider closes the idle connection; past FRESH_S the pool checks it before use
         second = chat(gateway, provider.url)
     finally:
         provider.close()
     assert first.json()["choices"][0]["message"]["content"] == "from connection 0"
     assert second.json()["choices"][0]["message"]["content"] == "from connection 1"
     assert [index for index, _ in provider.seen] == [0, 1]  # sent once
+
+
+def test_a_connection_closed_just_after_it_was_pooled_is_retried_on_a_new_one(gateway) -> None:
+    provider = ScriptedProvider([["answer", "idle-close"], ["answer"]])
+    try:
+        first = chat(gateway, provider.url)
+        time.sleep(0.1)  # closed by the provider, but fresher than FRESH_S: sent, found dead, sent again
+        second = chat(gateway, provider.url)
+    finally:
+        provider.close()
+    assert first.status_code == 200 and second.status_code == 200
+    assert second.json()["choices"][0]["message"]["content"] == "from connection 1"
+    assert [index for index, _ in provider.seen] == [0, 1]
 
 
 def test_a_stale_pooled_connection_is_retried_once_on_a_new_one(gateway) -> None:
