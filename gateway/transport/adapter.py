@@ -195,12 +195,12 @@ class Origin:
         self.host_header = name if port == default else f"{name}:{port}"
         self.idle: list[tuple[socket.socket, float]] = []
 
-    def take(self) -> socket.socket | None:
+    def take(self, check: bool = False) -> socket.socket | None:
         """Return an idle connection that is still open, or None.
 
-        A connection idle for more than ``FRESH_S`` is checked first (a zero-timeout poll): one the
-        peer closed is dropped. A fresher one is used as it is; if the peer closed it in that
-        moment, the request is retried once on a new connection (``_Stale``).
+        A connection idle for more than ``FRESH_S`` (any, with ``check``) is checked first (a
+        zero-timeout poll): one the peer closed is dropped. A fresher one is used as it is; if the
+        peer closed it in that moment, the request is retried once on a new connection (``_Stale``).
         """
         idle = self.idle
         if not idle:
@@ -208,7 +208,7 @@ class Origin:
         now = time.monotonic()
         while idle:
             sock, since = idle.pop()
-            if now - since < FRESH_S or not _readable_now(sock):
+            if (now - since < FRESH_S and not check) or not _readable_now(sock):
                 return sock
             sock.close()
         return None
@@ -406,7 +406,7 @@ class FastAdapter(HTTPAdapter):
         head_only = method.upper() == "HEAD"
         head, inline = self._head(method, target, origin, headers, body)
         replayable, position = _replayable(body)
-        sock = origin.take()
+        sock = origin.take(check=not replayable)  # a body that cannot be sent twice needs a live connection
         if sock is not None:
             try:
                 return self._exchange(origin, sock, head, inline, body, head_only, read_timeout, reused=True)
