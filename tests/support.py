@@ -63,22 +63,24 @@ def start(
     log_path: Path,
     env: dict[str, str] | None = None,
     timeout: float = 30.0,
+    scheme: str = "http",
+    verify: str | bool = True,
 ) -> Server:
-    """Start ``cmd`` and wait until ``GET ready_path`` answers 200."""
+    """Start ``cmd`` and wait until ``GET ready_path`` answers 200 (``verify``: the CA bundle for https)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "OPENAI_", "ANTHROPIC_"))}
     full_env.update(env or {})
     full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
     log = open(log_path, "ab")
     process = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
     log.close()
-    url = f"http://127.0.0.1:{port}"
+    url = f"{scheme}://127.0.0.1:{port}"
     server = Server(process, url, log_path)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{cmd[:4]} exited with {process.returncode}:\n{server.log()}")
         try:
-            if requests.get(url + ready_path, timeout=1).status_code == 200:
+            if requests.get(url + ready_path, timeout=1, verify=verify).status_code == 200:
                 return server
         except requests.RequestException:
             pass
@@ -87,8 +89,8 @@ def start(
     raise RuntimeError(f"{cmd[:4]} did not become ready in {timeout}s:\n{server.log()}")
 
 
-def start_mock(log_dir: Path, workers: int = 1) -> Server:
-    """Start the mock provider under gunicorn with gevent workers."""
+def start_mock(log_dir: Path, workers: int = 1, tls: tuple[Path, Path] | None = None) -> Server:
+    """Start the mock provider under gunicorn with gevent workers (over TLS with ``tls``: cert and key files)."""
     port = free_port()
     cmd = [
         sys.executable,
@@ -107,7 +109,12 @@ def start_mock(log_dir: Path, workers: int = 1) -> Server:
         "warning",
         "tests.mockprovider.app:app",
     ]
-    return start(cmd, ready_path="/_mock/health", port=port, log_path=log_dir / f"mock-{port}.log")
+    if tls is None:
+        return start(cmd, ready_path="/_mock/health", port=port, log_path=log_dir / f"mock-{port}.log")
+    cert, key = tls
+    cmd[-1:-1] = ["--certfile", str(cert), "--keyfile", str(key)]
+    log_path = log_dir / f"mock-tls-{port}.log"
+    return start(cmd, ready_path="/_mock/health", port=port, log_path=log_path, scheme="https", verify=str(cert))
 
 
 def start_redis(log_dir: Path) -> Server:

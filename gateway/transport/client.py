@@ -1,20 +1,24 @@
 """Send requests to providers over one pooled ``requests.Session`` per worker.
 
-Policy lives here (timeouts, cookies off, proxies and CA bundle resolved once, connect-only
-retries); transport is requests' ``HTTPAdapter`` and its urllib3 pools, mounted on the
-session. The hot path sends through the mounted adapter's pool directly: requests'
-per-call preparation (URL re-parsing, hooks, cookie jars, response building) cost about
-half of the client CPU of a proxied request and does nothing a gateway needs. With an
-outbound proxy configured, calls go through ``adapter.send`` so requests handles the proxy.
+Policy lives here (timeouts, cookies off, proxies and CA bundle resolved once, the total
+deadline); transport is ``FastAdapter`` (``gateway.transport.adapter``: keep-alive pools per
+origin and the llhttp parser), mounted on the session. The hot path calls the adapter's
+``open`` directly: requests' per-call preparation (URL re-parsing, hooks, cookie jars,
+response building) does nothing a gateway needs.
 
-A second adapter guards operator-untrusted custom hosts: it checks the *connected* peer
-address, so a public name resolving to a private address is refused (the hostname check
+With an outbound proxy configured, every call goes to requests' plain ``HTTPAdapter`` (urllib3)
+through ``adapter.send``, so requests handles the proxy; ``FastAdapter.send`` routes proxied
+requests there too.
+
+Operator-untrusted custom hosts are guarded: the *connected* peer address is checked before a
+byte is sent, so a public name resolving to a private address is refused (the hostname check
 alone misses DNS rebinding). Failures raise ``UpstreamFailure`` with a ``kind`` the routing
 engine maps to statuses.
 """
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import logging
 from collections.abc import Iterator, Mapping
@@ -27,12 +31,12 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
-from requests.utils import DEFAULT_CA_BUNDLE_PATH
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
 from gateway.core.settings import Settings
+from gateway.transport.adapter import BlockedAddress, ConnectError, FastAdapter, FastResponse, ResponseCut
 from gateway.transport.ssrf import TrustedHosts, is_public_address
 
 log = logging.getLogger("gateway.transport.client")
@@ -55,10 +59,6 @@ class BodyFailure(UpstreamFailure):
     """The response body broke off after the headers: ``kind`` is ``stall`` (no data in time) or ``cut``."""
 
 
-class BlockedAddress(OSError):
-    """A connection whose peer address is private and not trusted."""
-
-
 @dataclass(frozen=True)
 class Timeout:
     """Connect and read (between bytes) timeouts in seconds, plus an optional total deadline."""
@@ -69,7 +69,7 @@ class Timeout:
 
 
 class UpstreamResponse:
-    """A provider's response: status, headers and a body read as it arrives."""
+    """A provider's response: status, headers and a body read as it arrives (the urllib3 one, for proxies)."""
 
     __slots__ = ("_content", "headers", "raw", "status_code")
 
@@ -118,6 +118,36 @@ class UpstreamResponse:
         if not raw.isclosed():
             raw.close()
         raw.release_conn()
+
+
+class FastUpstreamResponse(UpstreamResponse):
+    """A response read through ``FastAdapter`` (same interface)."""
+
+    __slots__ = ()
+
+    def __init__(self, raw: FastResponse) -> None:  # type: ignore[override]
+        self.raw = raw
+        self.status_code = raw.status
+        self.headers = raw.headers
+        self._content = None
+
+    @property
+    def content(self) -> bytes:
+        if self._content is None:
+            try:
+                self._content = self.raw.read()
+            except (OSError, http.client.HTTPException) as exc:
+                raise body_failure(exc) from exc
+        return self._content
+
+    def iter_content(self) -> Iterator[bytes]:
+        try:
+            yield from self.raw.iter_content()
+        except (OSError, http.client.HTTPException) as exc:
+            raise body_failure(exc) from exc
+
+    def close(self) -> None:
+        self.raw.close()
 
 
 def _guarded(conn_cls: type, trusted: TrustedHosts) -> type:
@@ -182,19 +212,26 @@ class UpstreamClient:
             "pool_block": False,
             "max_retries": self._retries,
         }
+        # requests' plain adapters (urllib3) serve the calls that go through an outbound proxy
         self._adapter = HTTPAdapter(**pool)
-        session.mount("http://", self._adapter)
-        session.mount("https://", self._adapter)
-        self.session = session
         self._guarded = GuardedAdapter(trusted, **pool)
-        self._tls = {"cert_reqs": "CERT_REQUIRED", "ca_certs": settings.ca_bundle or DEFAULT_CA_BUNDLE_PATH}
+        self.fast = FastAdapter(
+            trusted,
+            ca_bundle=settings.ca_bundle,
+            pool_connections=settings.pool_connections,
+            pool_maxsize=settings.pool_maxsize,
+            fallback=self._adapter,
+        )
+        session.mount("http://", self.fast)
+        session.mount("https://", self.fast)
+        self.session = session
         self._default_headers = dict(session.headers)
-        self._pools: dict[tuple[bool, str, str], HTTPConnectionPool] = {}
         self._patched = _gevent_patched()
 
     def close(self) -> None:
         """Close every pooled connection."""
         self.session.close()
+        self.fast.close()
         self._guarded.close()
 
     @contextmanager
@@ -235,24 +272,21 @@ class UpstreamClient:
         response: UpstreamResponse | None = None
         try:
             with self.deadline(timeout.total):
-                adapter = self._guarded if guard else self._adapter
                 if self.session.proxies:
+                    adapter = self._guarded if guard else self._adapter
                     raw = self._via_proxy(adapter, method, url, all_headers, body, timeout.connect, read)
+                    response = UpstreamResponse(raw)
                 else:
-                    pool, target = self._pool(adapter, url)
-                    raw = pool.urlopen(
+                    fast = self.fast.open(
                         method,
-                        target,
-                        body=body,
-                        headers=all_headers,
-                        retries=self._retries,
-                        redirect=False,
-                        assert_same_host=False,
-                        preload_content=False,
-                        decode_content=True,
-                        timeout=urllib3.Timeout(connect=timeout.connect, read=read),
+                        url,
+                        all_headers,
+                        body,
+                        connect_timeout=timeout.connect,
+                        read_timeout=read,
+                        guard=guard,
                     )
-                response = UpstreamResponse(raw)
+                    response = FastUpstreamResponse(fast)
                 if not stream:
                     response.content  # noqa: B018 - read the body inside the deadline
         except BaseException as exc:
@@ -263,21 +297,6 @@ class UpstreamClient:
                 raise
             raise failure from exc
         return response
-
-    def _pool(self, adapter: HTTPAdapter, url: str) -> tuple[HTTPConnectionPool, str]:
-        """Return the adapter's pool for ``url``'s origin and the request target (path and query)."""
-        scheme, _, rest = url.partition("://")
-        netloc, slash, path = rest.partition("/")
-        target = slash + path if slash else "/"
-        key = (adapter is self._guarded, scheme, netloc)
-        pool = self._pools.get(key)
-        if pool is None or pool.pool is None:  # new origin, or a pool the manager evicted and closed
-            pool_kwargs = self._tls if scheme == "https" else None
-            pool = adapter.poolmanager.connection_from_url(url, pool_kwargs=pool_kwargs)
-            if len(self._pools) > 4 * self.settings.pool_connections:
-                self._pools.clear()
-            self._pools[key] = pool
-        return pool, target
 
     def _via_proxy(
         self,
@@ -304,6 +323,10 @@ def _failure(exc: BaseException, connect: float, read: float) -> BaseException:
     cause = _root(exc)
     if isinstance(cause, BlockedAddress):
         return UpstreamFailure("blocked", str(cause))
+    if isinstance(cause, ConnectError):
+        return UpstreamFailure("connect", str(cause))
+    if isinstance(cause, ResponseCut):
+        return UpstreamFailure("read", str(cause))
     if isinstance(cause, urllib3.exceptions.ConnectTimeoutError) or isinstance(exc, requests.exceptions.ConnectTimeout):
         return UpstreamFailure("connect", f"connect timeout after {connect:g}s")
     if isinstance(cause, (urllib3.exceptions.ReadTimeoutError, TimeoutError)) or isinstance(
@@ -320,7 +343,9 @@ def _failure(exc: BaseException, connect: float, read: float) -> BaseException:
         ),
     ):
         return UpstreamFailure("connect", _describe(cause))
-    if isinstance(exc, (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, OSError)):
+    if isinstance(
+        exc, (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, OSError, http.client.HTTPException)
+    ):
         return UpstreamFailure("read", _describe(cause))
     return exc
 

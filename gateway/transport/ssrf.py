@@ -53,10 +53,18 @@ MAX_HOST_LENGTH = 253
 MAX_LABEL_LENGTH = 63
 
 
+_MEMO_SIZE = 1024
+
+
 class TrustedHosts:
-    """Hold the host names and networks that skip the private-address rules."""
+    """Hold the host names and networks that skip the private-address rules.
+
+    Answers are memoised per instance (bounded): the same few custom hosts come with every request.
+    """
 
     def __init__(self, entries: Iterable[str]) -> None:
+        self.checked: dict[str, str] = {}  # custom host URL -> its checked form (see check_custom_host)
+        self._by_name: dict[str, bool] = {}
         self.names: set[str] = set()
         self.networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
         for entry in entries:
@@ -70,6 +78,15 @@ class TrustedHosts:
 
     def trusts_name(self, host: str) -> bool:
         """Return whether ``host`` (a lower-case name or IP literal) is trusted by name."""
+        known = self._by_name.get(host)
+        if known is None:
+            known = self._trusts_name(host)
+            if len(self._by_name) >= _MEMO_SIZE:
+                self._by_name.clear()
+            self._by_name[host] = known
+        return known
+
+    def _trusts_name(self, host: str) -> bool:
         if host in self.names or (host.endswith(".localhost") and "localhost" in self.names):
             return True
         try:
@@ -109,7 +126,20 @@ def _numeric_ipv4(host: str) -> ipaddress.IPv4Address | None:
 
 
 def check_custom_host(url: str, trusted: TrustedHosts) -> str:
-    """Return ``url`` without a trailing slash, or raise ``BadRequest("Invalid custom host")``."""
+    """Return ``url`` without a trailing slash, or raise ``BadRequest("Invalid custom host")``.
+
+    Accepted URLs are remembered per ``trusted`` (refused ones are checked again each time).
+    """
+    checked = trusted.checked.get(url)
+    if checked is None:
+        checked = _check_custom_host(url, trusted)
+        if len(trusted.checked) >= _MEMO_SIZE:
+            trusted.checked.clear()
+        trusted.checked[url] = checked
+    return checked
+
+
+def _check_custom_host(url: str, trusted: TrustedHosts) -> str:
     if not url or _CONTROL.search(url) or "api.portkey" in url.lower():
         raise _invalid()
     try:

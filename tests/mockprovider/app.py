@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import zlib
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from flask import Blueprint, Flask, Response, request
@@ -51,6 +53,28 @@ for info in pkgutil.iter_modules(package.__path__):
 # The OpenAI module has a catch-all /v1/<path> echo route: register it last.
 for blueprint in sorted(_protocols, key=lambda bp: bp.name == "mock_openai"):
     flask_app.register_blueprint(blueprint)
+
+
+def _compressed(chunks: Iterable[bytes], encoding: str) -> Iterator[bytes]:
+    """Compress a body as it is sent, flushing after every chunk (a stream stays a stream)."""
+    packer = zlib.compressobj(wbits=16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS)
+    for chunk in chunks:
+        yield packer.compress(chunk) + packer.flush(zlib.Z_SYNC_FLUSH)
+    yield packer.flush()
+
+
+@flask_app.after_request
+def content_encoding(response: Response) -> Response:
+    """Apply the ``encoding`` switch: gzip or deflate the answer, JSON or stream."""
+    encoding = request.environ["mock.switches"].encoding
+    if encoding not in ("gzip", "deflate"):
+        return response
+    if response.is_streamed:
+        response.response = _compressed(response.response, encoding)
+    else:
+        response.set_data(b"".join(_compressed([response.get_data()], encoding)))
+    response.headers["Content-Encoding"] = encoding
+    return response
 
 
 @flask_app.get("/_mock/requests")

@@ -34,6 +34,7 @@ def record(sw: Switches, body: bytes | None, size: int | None = None, digest: st
         "path": request.path,
         "query": request.query_string.decode("latin-1"),
         "headers": {k.lower(): v for k, v in request.headers.items()},
+        "remote_port": request.environ.get("REMOTE_PORT"),
         "body": (body or b"")[:RECORD_BODY_LIMIT].decode("utf-8", "replace"),
         "size": len(body or b"") if size is None else size,
         "sha256": digest or hashlib.sha256(body or b"").hexdigest(),

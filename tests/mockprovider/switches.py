@@ -19,6 +19,7 @@ Switches (comma separated ``name=value``):
 ``tool_calls``     answer with N parallel tool calls
 ``error_after``    native streams: send an in-band error event after N frames
 ``cache_read``     report N cached prompt tokens (providers with prompt caching)
+``encoding``       ``gzip`` or ``deflate``: compress the answer (JSON or stream) with ``Content-Encoding``
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Switches:
     tool_calls: int = 0
     error_after: int = -1
     cache_read: int = 0
+    encoding: str = ""
 
 
 _INT = {"status", "fail_times", "chunks", "cut_after", "stall_after", "tool_calls", "error_after", "cache_read"}
