@@ -24,31 +24,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from contextvars import ContextVar
 from typing import Any
 
 import redis
+
+from gateway.stores.redis_budget import current_account
 
 log = logging.getLogger("gateway")
 
 
 class RedisSkipped(redis.exceptions.ConnectionError):
     """Redis was not called: the breaker is open or the request's Redis time is used up."""
-
-
-class _Account:
-    __slots__ = ("spent",)
-
-    def __init__(self) -> None:
-        self.spent = 0.0
-
-
-_account: ContextVar[_Account | None] = ContextVar("gateway_redis_account", default=None)
-
-
-def start_request() -> None:
-    """Open a fresh Redis time account for the request being served in this context."""
-    _account.set(_Account())
 
 
 #: Methods of ``redis.Redis`` that do no I/O and are passed through unguarded.
@@ -68,7 +54,7 @@ class RedisBreaker:
 
     def before(self) -> bool:
         """Return whether this call is the probe; raise ``RedisSkipped`` when it must not run."""
-        account = _account.get()
+        account = current_account()
         if self.budget and account is not None and account.spent >= self.budget:
             raise RedisSkipped("this request's Redis time budget is used up")
         with self._lock:
@@ -81,7 +67,7 @@ class RedisBreaker:
 
     def after(self, started: float, failed: bool, probe: bool) -> None:
         """Charge the request for the call and update the breaker."""
-        account = _account.get()
+        account = current_account()
         if account is not None:
             account.spent += self.clock() - started
         with self._lock:

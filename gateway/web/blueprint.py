@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from gateway.core.errors import BadRequest, GatewayError, ProviderError, Unauthorized
 from gateway.core.safelog import log_unexpected
-from gateway.stores import redis_guard
+from gateway.stores import redis_budget
 from gateway.web.render import error_response, json_response, trace_id
 from gateway.web.state import current_state, install_state
 
@@ -138,7 +138,7 @@ def make_blueprint(name: str = "gateway") -> Blueprint:
     parent.register_error_handler(HTTPException, _http_error)
     parent.register_error_handler(Exception, _unexpected)
     parent.before_request(_check_gateway_key)
-    parent.before_request(redis_guard.start_request)
+    parent.before_request(redis_budget.start_request)
     parent.record(_add_catch_all)
     parent.record_once(_ensure_initialised)
     return parent

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import redis
 
-from gateway.stores.redis_guard import GuardedRedis, RedisBreaker, RedisSkipped, start_request
+from gateway.stores.redis_budget import start_request
+from gateway.stores.redis_guard import GuardedRedis, RedisBreaker, RedisSkipped
 
 
 class Clock:
