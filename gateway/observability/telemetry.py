@@ -1,0 +1,51 @@
+"""One gateway instance's observability sinks: the log line, the metrics, the store and the tracer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from gateway.observability import logs
+from gateway.observability.store import open_store
+from gateway.observability.tracing import Tracing
+
+log = logging.getLogger("gateway.observability")
+
+
+class Telemetry:
+    """Where finished records go; built once per gateway state."""
+
+    def __init__(self, settings: Any, providers: Iterable[str], redis: Any = None, tracer_provider: Any = None):
+        self.settings = settings
+        self.metrics: Any = None
+        if settings.metrics:
+            from gateway.observability.metrics import Metrics
+
+            self.metrics = Metrics(providers)
+        self.tracing = Tracing(tracer_provider, propagate=settings.otel_propagate)
+        self.records = open_store(settings, redis)
+
+    def publish(self, record: dict[str, Any], limit_kind: str | None = None) -> None:
+        """Send one finished record everywhere; a failing sink never stops the others."""
+        for sink in (self._log, self._metrics, self._store):
+            try:
+                sink(record, limit_kind)
+            except Exception:
+                log.warning("request record sink %s failed", sink.__name__, exc_info=True)
+
+    def _log(self, record: dict[str, Any], limit_kind: str | None) -> None:
+        logs.emit(record)
+
+    def _metrics(self, record: dict[str, Any], limit_kind: str | None) -> None:
+        if self.metrics is not None:
+            self.metrics.observe(record, limit_kind)
+
+    def _store(self, record: dict[str, Any], limit_kind: str | None) -> None:
+        if self.records is not None:
+            self.records.add(record)
+
+    def close(self) -> None:
+        if self.records is not None:
+            self.records.close()
+        self.tracing.shutdown()
