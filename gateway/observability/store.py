@@ -186,7 +186,9 @@ class SQLiteRecordStore:
 
     def subscribe(self, timeout: float) -> Iterator[dict[str, Any]]:
         """Yield records added (by any worker) after this call; end after ``timeout`` s without one."""
-        seen = self._latest_seq()
+        return self._follow(self._latest_seq(), timeout)
+
+    def _follow(self, seen: int, timeout: float) -> Iterator[dict[str, Any]]:
         quiet_until = time.monotonic() + timeout
         while time.monotonic() < quiet_until:
             with self._lock:
@@ -289,8 +291,10 @@ class RedisRecordStore:
             latest = self.redis.xrevrange(self.key, max="+", min="-", count=1)
         except Exception as exc:  # noqa: BLE001
             self._warn("subscribe", exc)
-            return
-        last = _text_id(latest[0][0]) if latest else "0-0"
+            return iter(())
+        return self._follow(_text_id(latest[0][0]) if latest else "0-0", timeout)
+
+    def _follow(self, last: str, timeout: float) -> Iterator[dict[str, Any]]:
         quiet_until = time.monotonic() + timeout
         while True:
             left = quiet_until - time.monotonic()
