@@ -12,7 +12,6 @@ import hmac
 from flask import Blueprint, Response, request
 
 from gateway.observability import metrics
-from gateway.web.blueprint import not_found_response
 from gateway.web.render import json_response
 from gateway.web.state import current_state
 
@@ -24,7 +23,7 @@ def scrape() -> Response:
     """Return the metrics in Prometheus' text format."""
     settings = current_state().settings
     if not settings.metrics or settings.metrics_bind:
-        return not_found_response()
+        return json_response({"status": "failure", "message": "Not Found", "ok": False}, 404)
     if settings.admin_token:
         offered = request.headers.get("Authorization", "").removeprefix("Bearer ").strip().encode()
         if not hmac.compare_digest(offered, settings.admin_token.encode()):
