@@ -20,7 +20,7 @@ _NAMES = (
     r"access[_-]?key(?:[_-]?id)?|session[_-]?key|authorization|auth))"
 )
 _JSON_FIELD = re.compile(r'("' + _NAMES + r'"\s*:\s*")((?:[^"\\]|\\.)*)(")', re.IGNORECASE)
-_PAIR = re.compile(r"(\b" + _NAMES + r"\s*[=:]\s*)([^\s&,;\"']+)", re.IGNORECASE)
+_PAIR = re.compile(r"(\b" + _NAMES + r"\s*[=:]\s*(?:(?:bearer|basic)\s+)?)([^\s&,;\"']+)", re.IGNORECASE)
 _BEARER = re.compile(r"(\b(?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]{6,}", re.IGNORECASE)
 _SHAPES = re.compile(
     r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----"

@@ -270,6 +270,7 @@ class Observation:
             record = self.record()
             self.telemetry.publish(record, self.limit_kind)
             self._end_spans(record)
+            self._breakers()
         except Exception:
             log.warning("building the request record failed", exc_info=True)
 
@@ -385,6 +386,12 @@ class Observation:
         if summary is not None and summary.error and "denied by an output guardrail" in summary.error:
             out.append({"id": "output", "phase": "after", "verdict": False})
         return out
+
+    def _breakers(self) -> None:
+        """Note the circuit state of each target tried that has a breaker (``gateway_breaker_open``)."""
+        leaves = {id(a.leaf): a.leaf for a in self.attempts if getattr(a.leaf, "circuit_breaker", None)}
+        if leaves:
+            self.telemetry.breakers_seen(list(leaves.values()))
 
     def _end_spans(self, record: dict[str, Any]) -> None:
         if self.span is None:

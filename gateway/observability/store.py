@@ -32,6 +32,8 @@ import orjson
 log = logging.getLogger("gateway.observability")
 
 POLL_SECONDS = 0.25
+#: How far instances' clocks may disagree when a record is looked up by id in Redis.
+SKEW_MS = 300_000
 _COLUMNS = ("provider", "catalog_slug", "gateway_key", "trace_id")
 _STATUS_CLASSES = {"1xx": 100, "2xx": 200, "3xx": 300, "4xx": 400, "5xx": 500}
 
@@ -266,9 +268,10 @@ class RedisRecordStore:
         return found[:limit]
 
     def get(self, record_id: str) -> dict[str, Any] | None:
-        """One record by id (searched from its start time on: it was added when it finished)."""
+        """One record by id: searched from a little before its start time on (it was added when it finished),
+        then, for clocks that disagree, through the whole stream."""
         try:
-            start = f"{int(record_id[:20]) // 1_000_000}"
+            start = f"{max(0, int(record_id[:20]) // 1_000_000 - SKEW_MS)}"
         except ValueError:
             return None
         try:
@@ -279,8 +282,9 @@ class RedisRecordStore:
                     if record.get("id") == record_id:
                         return record
                 if len(entries) < self.BATCH:
-                    return None
+                    break
                 start = "(" + _text_id(entries[-1][0])
+            return next((r for r in self._scan() if r.get("id") == record_id), None)
         except Exception as exc:  # noqa: BLE001 - the record store fails open
             self._warn("get", exc)
         return None

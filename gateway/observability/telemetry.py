@@ -16,8 +16,16 @@ log = logging.getLogger("gateway.observability")
 class Telemetry:
     """Where finished records go; built once per gateway state."""
 
-    def __init__(self, settings: Any, providers: Iterable[str], redis: Any = None, tracer_provider: Any = None):
+    def __init__(
+        self,
+        settings: Any,
+        providers: Iterable[str],
+        redis: Any = None,
+        breakers: Any = None,
+        tracer_provider: Any = None,
+    ) -> None:
         self.settings = settings
+        self.breakers = breakers
         self.metrics: Any = None
         if settings.metrics:
             from gateway.observability.metrics import Metrics
@@ -44,6 +52,18 @@ class Telemetry:
     def _store(self, record: dict[str, Any], limit_kind: str | None) -> None:
         if self.records is not None:
             self.records.add(record)
+
+    def breakers_seen(self, leaves: list[Any]) -> None:
+        """Set ``gateway_breaker_open`` for targets whose circuit breaker was consulted."""
+        if self.metrics is None or self.breakers is None:
+            return
+        from gateway.routing.router import _breaker_key
+
+        for leaf in leaves:
+            try:
+                self.metrics.breaker(f"{leaf.provider}:{leaf.path}", self.breakers.is_open(_breaker_key(leaf)))
+            except Exception:
+                log.warning("reading a circuit breaker's state failed", exc_info=True)
 
     def close(self) -> None:
         if self.records is not None:

@@ -70,7 +70,7 @@ class GatewayState:
             from gateway.catalog.catalog import Catalog
 
             self.catalog = Catalog(settings, self.registry, self.redis)
-        self.telemetry = Telemetry(settings, self.registry, self.redis)
+        self.telemetry = Telemetry(settings, self.registry, self.redis, self.breakers)
         #: The request record store (``gateway.observability.store``), or None when records are off.
         self.records: Any = self.telemetry.records
 

@@ -1,0 +1,95 @@
+"""Metric updates from records, with bounded labels."""
+
+from __future__ import annotations
+
+from prometheus_client import REGISTRY
+
+from gateway.observability.metrics import OTHER, Bounded, Metrics, render
+
+
+def value(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def record(**fields) -> dict:
+    base = {
+        "provider": "openai",
+        "endpoint": "chatComplete",
+        "status": 200,
+        "latency_ms": 120.0,
+        "ttfb_ms": 30.0,
+        "model_requested": "gpt-4o-mini",
+        "model_answered": "gpt-4o-mini",
+        "usage": {"input_tokens": 10, "output_tokens": 4, "cached_tokens": 2, "reasoning_tokens": 0},
+        "cost_usd": 0.001,
+        "retries": 2,
+        "targets": [{"index": "config.targets[0]"}, {"index": "config.targets[1]"}],
+        "cache_status": "MISS",
+        "guardrails": [
+            {"id": "a", "phase": "before", "verdict": True},
+            {"id": "b", "phase": "after", "verdict": False},
+        ],
+    }
+    base.update(fields)
+    return base
+
+
+def test_bounded_labels() -> None:
+    label = Bounded(2, known=["openai"])
+    assert [label(v) for v in ("openai", "a", "b", "c", "a", None)] == ["openai", "a", "b", OTHER, "a", "none"]
+    assert Bounded(0, ["openai"])("made-up") == OTHER
+
+
+def test_one_record_updates_every_family() -> None:
+    metrics = Metrics(["openai", "anthropic"])
+    names = {
+        "req": ("gateway_requests_total", {"provider": "openai", "endpoint": "chatComplete", "status": "200"}),
+        "dur": ("gateway_request_duration_seconds_count", {"provider": "openai", "endpoint": "chatComplete"}),
+        "ttfb": ("gateway_upstream_ttfb_seconds_count", {"provider": "openai"}),
+        "in": ("gateway_tokens_total", {"provider": "openai", "model": "gpt-4o-mini", "type": "input"}),
+        "cached": ("gateway_tokens_total", {"provider": "openai", "model": "gpt-4o-mini", "type": "cached"}),
+        "cost": ("gateway_cost_usd_total", {"provider": "openai", "model": "gpt-4o-mini"}),
+        "retries": ("gateway_retries_total", {"provider": "openai"}),
+        "fallbacks": ("gateway_fallbacks_total", {}),
+        "cache": ("gateway_cache_total", {"status": "MISS"}),
+        "pass": ("gateway_guardrail_total", {"verdict": "pass"}),
+        "fail": ("gateway_guardrail_total", {"verdict": "fail"}),
+        "limit": ("gateway_limit_rejections_total", {"kind": "budget"}),
+    }
+    before = {key: value(name, **labels) for key, (name, labels) in names.items()}
+    metrics.observe(record(), limit_kind="budget")
+    after = {key: value(name, **labels) for key, (name, labels) in names.items()}
+    grew = {key: round(after[key] - before[key], 6) for key in names}
+    assert grew == {
+        "req": 1,
+        "dur": 1,
+        "ttfb": 1,
+        "in": 10,
+        "cached": 2,
+        "cost": 0.001,
+        "retries": 2,
+        "fallbacks": 1,
+        "cache": 1,
+        "pass": 1,
+        "fail": 1,
+        "limit": 1,
+    }
+
+
+def test_unknown_providers_are_other_and_disabled_cache_is_not_counted() -> None:
+    metrics = Metrics(["openai"])
+    before = value("gateway_requests_total", provider=OTHER, endpoint="embed", status="500")
+    disabled = value("gateway_cache_total", status="DISABLED")
+    metrics.observe(record(provider="made-up", endpoint="embed", status=500, cache_status="DISABLED", ttfb_ms=None))
+    assert value("gateway_requests_total", provider=OTHER, endpoint="embed", status="500") == before + 1
+    assert value("gateway_cache_total", status="DISABLED") == disabled == 0
+
+
+def test_breaker_gauge_and_exposition() -> None:
+    metrics = Metrics(["openai"])
+    metrics.breaker("openai:config.targets[0]", True)
+    assert value("gateway_breaker_open", target="openai:config.targets[0]") == 1
+    metrics.breaker("openai:config.targets[0]", False)
+    assert value("gateway_breaker_open", target="openai:config.targets[0]") == 0
+    body, content_type = render()
+    assert b"gateway_requests_total" in body and content_type.startswith("text/plain")
