@@ -7,6 +7,8 @@ import time
 
 import pytest
 import redis as redis_lib
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from gateway.observability.store import RedisRecordStore, SQLiteRecordStore
 
@@ -133,7 +135,9 @@ def test_sqlite_records_written_by_another_connection_reach_subscribers(tmp_path
 
 
 def test_a_redis_store_fails_open_when_redis_is_gone() -> None:
-    client = redis_lib.Redis(host="127.0.0.1", port=1, socket_timeout=0.2, socket_connect_timeout=0.2)
+    client = redis_lib.Redis(
+        host="127.0.0.1", port=1, socket_timeout=0.2, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0)
+    )
     store = RedisRecordStore(client)
     store.add(rec(1))
     assert store.query({}) == [] and store.get(rec(1)["id"]) is None and list(store.subscribe(0.2)) == []
