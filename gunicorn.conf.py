@@ -75,6 +75,15 @@ def when_ready(server):
         _metrics_server = subprocess.Popen([sys.executable, "-m", "gateway.observability.metrics_server", bind_to])
 
 
+def worker_exit(server, worker):
+    """Write this worker's last metric updates before it goes."""
+    import sys
+
+    metrics = sys.modules.get("gateway.observability.metrics")
+    if metrics is not None:
+        metrics.flush_all()
+
+
 def child_exit(server, worker):
     """Drop a dead worker's live gauges (what prometheus_client's mark_process_dead does, without importing it)."""
     import glob
@@ -105,9 +114,9 @@ def post_worker_init(worker):
 
     handler = logging.StreamHandler(sys.stdout)
     if _log_format == "json":
-        from pythonjsonlogger.orjson import OrjsonFormatter
+        from gateway.observability.logs import json_formatter
 
-        handler.setFormatter(OrjsonFormatter("%(name)s %(levelname)s %(message)s", timestamp=True))
+        handler.setFormatter(json_formatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     requests_log = logging.getLogger("gateway.requests")

@@ -5,20 +5,35 @@ any worker starts, so ``prometheus_client`` keeps every worker's values in files
 ``render`` merges them; without it (an app in one process) the default registry is used. Label
 values are bounded: providers outside the registry, and models past ``MODEL_CAP`` distinct values
 per process, are counted as ``other``; status codes and endpoint ids come from the gateway itself.
+
+A record's updates are added up in memory (a few dict operations) and written to the metric
+values every ``FLUSH_SECONDS`` by a background thread (a greenlet under gevent), when this process
+renders the metrics, and when the worker exits (``gunicorn.conf.py``'s ``worker_exit``): a busy
+worker writes each label set once per flush rather than ten values per request.
 """
 
 from __future__ import annotations
 
+import atexit
+import bisect
+import logging
 import os
 import threading
+import time
+import weakref
 from collections.abc import Iterable
 from typing import Any
+
+log = logging.getLogger("gateway.observability")
 
 OTHER = "other"
 MODEL_CAP = 200
 TARGET_CAP = 200
 CACHE_STATUSES = frozenset({"HIT", "SEMANTIC HIT", "MISS", "SEMANTIC MISS", "REFRESH"})
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+FLUSH_SECONDS = 0.5
+_HISTOGRAMS = frozenset({"duration", "ttfb"})
+_instances: "weakref.WeakSet[Metrics]" = weakref.WeakSet()
 
 _lock = threading.Lock()
 _families: dict[str, Any] | None = None
@@ -89,40 +104,109 @@ class Metrics:
         self.provider = Bounded(0, providers)
         self.model = Bounded(MODEL_CAP)
         self.target = Bounded(TARGET_CAP)
+        #: (family, label values) -> the labelled child: ``labels()`` is the costly part of an update.
+        self._children: dict[tuple[str, tuple[str, ...]], Any] = {}
+        #: Not yet written: counter increments, and histogram (sum, {bucket index: count}).
+        self._counts: dict[tuple[str, tuple[str, ...]], float] = {}
+        self._hists: dict[tuple[str, tuple[str, ...]], list[Any]] = {}
+        self._lock = threading.Lock()
+        self._flusher_pid = 0
+        _instances.add(self)
+
+    def _child(self, family: str, *values: str) -> Any:
+        key = (family, values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = self.f[family].labels(*values) if values else self.f[family]
+        return child
 
     def observe(self, record: dict[str, Any], limit_kind: str | None = None) -> None:
         """Count one finished request (``limit_kind``: the limit that refused it, if one did)."""
-        f = self.f
         provider = self.provider(record.get("provider"))
         endpoint = record.get("endpoint") or "none"
-        f["requests"].labels(provider, endpoint, str(record["status"])).inc()
-        f["duration"].labels(provider, endpoint).observe(record["latency_ms"] / 1000.0)
-        if record.get("ttfb_ms") is not None:
-            f["ttfb"].labels(provider).observe(record["ttfb_ms"] / 1000.0)
+        counts: list[tuple[tuple[str, tuple[str, ...]], float]] = [
+            (("requests", (provider, endpoint, str(record["status"]))), 1)
+        ]
         used = record.get("usage") or {}
         if any(used.values()):
             model = self.model(record.get("model_answered") or record.get("model_requested"))
             for kind in ("input", "output", "cached", "reasoning"):
                 count = used.get(kind + "_tokens", 0)
                 if count:
-                    f["tokens"].labels(provider, model, kind).inc(count)
+                    counts.append((("tokens", (provider, model, kind)), count))
             if record.get("cost_usd"):
-                f["cost"].labels(provider, model).inc(record["cost_usd"])
+                counts.append((("cost", (provider, model)), record["cost_usd"]))
         if record.get("retries"):
-            f["retries"].labels(provider).inc(record["retries"])
-        if len({t["index"] for t in record.get("targets") or ()}) > 1:
-            f["fallbacks"].inc()
+            counts.append((("retries", (provider,)), record["retries"]))
+        if len(record.get("targets") or ()) > 1:
+            counts.append((("fallbacks", ()), 1))
         status = record.get("cache_status")
         if status in CACHE_STATUSES:
-            f["cache"].labels(status).inc()
+            counts.append((("cache", (status,)), 1))
         for verdict in record.get("guardrails") or ():
-            f["guardrail"].labels("pass" if verdict.get("verdict") else "fail").inc()
+            counts.append((("guardrail", ("pass" if verdict.get("verdict") else "fail",)), 1))
         if limit_kind:
-            f["limits"].labels(limit_kind).inc()
+            counts.append((("limits", (limit_kind,)), 1))
+        timings = [(("duration", (provider, endpoint)), record["latency_ms"] / 1000.0)]
+        if record.get("ttfb_ms") is not None:
+            timings.append((("ttfb", (provider,)), record["ttfb_ms"] / 1000.0))
+        with self._lock:
+            pending = self._counts
+            for key, amount in counts:
+                pending[key] = pending.get(key, 0) + amount
+            for key, seconds in timings:
+                hist = self._hists.get(key)
+                if hist is None:
+                    hist = self._hists[key] = [0.0, {}]
+                hist[0] += seconds
+                index = bisect.bisect_left(DURATION_BUCKETS, seconds)
+                hist[1][index] = hist[1].get(index, 0) + 1
+        if self._flusher_pid != os.getpid():
+            self._start_flusher()
+
+    def flush(self) -> None:
+        """Write what was added up to the metric values (every worker's files, under gunicorn)."""
+        with self._lock:
+            counts, self._counts = self._counts, {}
+            hists, self._hists = self._hists, {}
+        for (family, values), amount in counts.items():
+            self._child(family, *values).inc(amount)
+        for (family, values), (total, buckets) in hists.items():
+            child = self._child(family, *values)
+            child._sum.inc(total)  # what Histogram.observe does, once per bucket instead of once per value
+            for index, count in buckets.items():
+                child._buckets[index].inc(count)
+
+    def _start_flusher(self) -> None:
+        self._flusher_pid = os.getpid()
+        ref = weakref.ref(self)
+
+        def loop() -> None:
+            while True:
+                time.sleep(FLUSH_SECONDS)
+                metrics = ref()
+                if metrics is None:
+                    return
+                try:
+                    metrics.flush()
+                except Exception:
+                    log.warning("writing the metrics failed", exc_info=True)
+                del metrics
+
+        threading.Thread(target=loop, name="gateway-metrics-flush", daemon=True).start()
 
     def breaker(self, target: str, is_open: bool) -> None:
         """Note a target's circuit state."""
-        self.f["breaker"].labels(self.target(target)).set(1 if is_open else 0)
+        self._child("breaker", self.target(target)).set(1 if is_open else 0)
+
+
+def flush_all() -> None:
+    """Write every instance's pending updates (a worker about to exit, a scrape)."""
+    for metrics in list(_instances):
+        metrics.flush()
+
+
+atexit.register(flush_all)
 
 
 def multiprocess_dir() -> str | None:
@@ -136,6 +220,7 @@ def render(accept: str = "") -> tuple[bytes, str]:
     from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
     families()
+    flush_all()
     registry: Any = REGISTRY
     if multiprocess_dir():
         from prometheus_client import multiprocess

@@ -11,6 +11,7 @@ import requests
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from prometheus_client.parser import text_string_to_metric_families
 
+from gateway.observability.metrics import FLUSH_SECONDS
 from gateway.observability.store import SQLiteRecordStore
 
 
@@ -99,7 +100,8 @@ def wait_record(path: str, trace_id: str, timeout: float = 10.0) -> dict[str, An
 
 
 def scrape(url: str, token: str | None = None) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """The samples of ``/metrics``: (name, sorted labels) -> value."""
+    """The samples of ``/metrics``: (name, sorted labels) -> value (after the workers' next write)."""
+    time.sleep(FLUSH_SECONDS + 0.3)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     resp = requests.get(url + "/metrics", headers=headers, timeout=10)
     assert resp.status_code == 200, resp.text

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
 from prometheus_client import REGISTRY
 
 from gateway.observability.metrics import OTHER, Bounded, Metrics, render
@@ -58,6 +61,8 @@ def test_one_record_updates_every_family() -> None:
     }
     before = {key: value(name, **labels) for key, (name, labels) in names.items()}
     metrics.observe(record(), limit_kind="budget")
+    assert value(names["req"][0], **names["req"][1]) == before["req"]  # added up, not yet written
+    metrics.flush()
     after = {key: value(name, **labels) for key, (name, labels) in names.items()}
     grew = {key: round(after[key] - before[key], 6) for key in names}
     assert grew == {
@@ -81,8 +86,33 @@ def test_unknown_providers_are_other_and_disabled_cache_is_not_counted() -> None
     before = value("gateway_requests_total", provider=OTHER, endpoint="embed", status="500")
     disabled = value("gateway_cache_total", status="DISABLED")
     metrics.observe(record(provider="made-up", endpoint="embed", status=500, cache_status="DISABLED", ttfb_ms=None))
+    metrics.flush()
     assert value("gateway_requests_total", provider=OTHER, endpoint="embed", status="500") == before + 1
     assert value("gateway_cache_total", status="DISABLED") == disabled == 0
+
+
+def test_histograms_written_in_batches_match_one_by_one_observation() -> None:
+    metrics = Metrics(["openai"])
+    labels = {"provider": "openai", "endpoint": "batchtest"}
+    for seconds in (0.004, 0.005, 0.3, 0.3, 1000.0):
+        metrics.observe(record(endpoint="batchtest", latency_ms=seconds * 1000, ttfb_ms=None))
+    metrics.flush()
+    assert value("gateway_request_duration_seconds_bucket", le="0.005", **labels) == 2
+    assert value("gateway_request_duration_seconds_bucket", le="0.25", **labels) == 2
+    assert value("gateway_request_duration_seconds_bucket", le="0.5", **labels) == 4
+    assert value("gateway_request_duration_seconds_bucket", le="300.0", **labels) == 4
+    assert value("gateway_request_duration_seconds_bucket", le="+Inf", **labels) == 5
+    assert value("gateway_request_duration_seconds_sum", **labels) == pytest.approx(1000.609)
+
+
+def test_a_background_flush_writes_within_a_second() -> None:
+    metrics = Metrics(["openai"])
+    before = value("gateway_requests_total", provider="openai", endpoint="flushtest", status="200")
+    metrics.observe(record(endpoint="flushtest"))
+    deadline = time.monotonic() + 2
+    while value("gateway_requests_total", provider="openai", endpoint="flushtest", status="200") == before:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
 
 
 def test_breaker_gauge_and_exposition() -> None:

@@ -114,7 +114,7 @@ def test_the_request_log_line_and_no_logging_setup_by_the_gateway(make_app, mock
     chat(app, mockctl, **{"x-portkey-trace-id": "logged-1"}).close()
     (line,) = [r for r in caplog.records if r.name == "gateway.requests"]
     assert line.getMessage().startswith("POST /v1/chat/completions 200 provider=openai model=gpt-4o-mini")
-    assert line.trace_id == "logged-1" and line.usage["output_tokens"] > 0
+    assert line.request["trace_id"] == "logged-1" and line.request["usage"]["output_tokens"] > 0
     host.extensions["gateway"].close()
 
 
@@ -138,12 +138,15 @@ def test_gunicorn_conf_gives_the_request_logger_its_formatter(fmt, monkeypatch, 
         conf["post_worker_init"](None)
         out = io.StringIO()
         logger.handlers[0].setStream(out)
-        logger.info("summary line", extra={"trace_id": "t-1", "status": 200, "usage": {"input_tokens": 3}})
-        line = out.getvalue().strip()
+        logger.info("summary line", extra={"request": {"trace_id": "t-1", "status": 200, "usage": {"input_tokens": 3}}})
+        logger.info("other line", extra={"color": "red"})
+        line, other = out.getvalue().strip().splitlines()
         if fmt == "json":
             parsed = orjson.loads(line)
             assert parsed["name"] == "gateway.requests" and parsed["message"] == "summary line"
             assert parsed["trace_id"] == "t-1" and parsed["usage"] == {"input_tokens": 3} and "timestamp" in parsed
+            assert "request" not in parsed  # the request record's fields sit at the top level
+            assert orjson.loads(other)["color"] == "red"
         else:
             assert line.endswith("INFO gateway.requests summary line")
             with pytest.raises(json.JSONDecodeError):
