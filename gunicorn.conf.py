@@ -76,12 +76,12 @@ def when_ready(server):
 
 
 def worker_exit(server, worker):
-    """Write this worker's last metric updates before it goes."""
+    """Write this worker's last request records and metric updates before it goes."""
     import sys
 
-    metrics = sys.modules.get("gateway.observability.metrics")
-    if metrics is not None:
-        metrics.flush_all()
+    telemetry = sys.modules.get("gateway.observability.telemetry")
+    if telemetry is not None:
+        telemetry.flush_all()
 
 
 def child_exit(server, worker):

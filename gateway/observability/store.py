@@ -32,10 +32,48 @@ import orjson
 log = logging.getLogger("gateway.observability")
 
 POLL_SECONDS = 0.25
+#: Records are written in batches this often (one transaction or one pipeline per batch).
+WRITE_SECONDS = 0.2
 #: How far instances' clocks may disagree when a record is looked up by id in Redis.
 SKEW_MS = 300_000
 _COLUMNS = ("provider", "catalog_slug", "gateway_key", "trace_id")
 _STATUS_CLASSES = {"1xx": 100, "2xx": 200, "3xx": 300, "4xx": 400, "5xx": 500}
+
+
+class WriteBehind:
+    """Collect added records and hand them to ``write`` in batches, from a background thread.
+
+    The thread (a greenlet under gevent) starts on the first add in each process (so after
+    gunicorn's fork) and writes every ``WRITE_SECONDS``; ``flush`` writes at once (readers in this
+    process, shutdown).
+    """
+
+    def __init__(self, write: Any) -> None:
+        self.write = write
+        self.pending: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+        self.pid = 0
+
+    def add(self, record: dict[str, Any]) -> None:
+        with self.lock:
+            self.pending.append(record)
+        if self.pid != os.getpid():
+            self.pid = os.getpid()
+            threading.Thread(target=self._loop, name="gateway-records-write", daemon=True).start()
+
+    def flush(self) -> None:
+        with self.lock:
+            batch, self.pending = self.pending, []
+        if batch:
+            self.write(batch)
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(WRITE_SECONDS)
+            try:
+                self.flush()
+            except Exception:
+                log.warning("writing request records failed", exc_info=True)
 
 
 def matches(record: dict[str, Any], filters: dict[str, Any]) -> bool:
@@ -80,7 +118,8 @@ class SQLiteRecordStore:
         self.max_records = max_records
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
-        self._adds = 0
+        self._writes = 0
+        self._behind = WriteBehind(self._write)
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
@@ -101,32 +140,44 @@ class SQLiteRecordStore:
         return self._db
 
     def add(self, record: dict[str, Any]) -> None:
-        """Store one record (and drop the oldest past the cap now and then)."""
-        row = (
-            record["id"],
-            float(record["time"]),
-            int(record["status"]),
-            record.get("provider"),
-            record.get("catalog_slug"),
-            record.get("gateway_key"),
-            record.get("model_requested"),
-            record.get("model_answered"),
-            record.get("trace_id"),
-            orjson.dumps(record).decode(),
-        )
+        """Store one record (written with others, within ``WRITE_SECONDS``)."""
+        self._behind.add(record)
+
+    def flush(self) -> None:
+        """Write the records added so far."""
+        self._behind.flush()
+
+    def _write(self, batch: list[dict[str, Any]]) -> None:
+        rows = [
+            (
+                record["id"],
+                float(record["time"]),
+                int(record["status"]),
+                record.get("provider"),
+                record.get("catalog_slug"),
+                record.get("gateway_key"),
+                record.get("model_requested"),
+                record.get("model_answered"),
+                record.get("trace_id"),
+                orjson.dumps(record).decode(),
+            )
+            for record in batch
+        ]
         with self._lock:
             db = self._conn()
-            db.execute(
-                "INSERT OR REPLACE INTO request_records (id, time, status, provider, catalog_slug, gateway_key, "
-                "model_requested, model_answered, trace_id, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                row,
-            )
-            self._adds += 1
-            if self._adds % 100 == 1:
-                db.execute(
-                    "DELETE FROM request_records WHERE seq <= (SELECT MAX(seq) FROM request_records) - ?",
-                    (self.max_records,),
+            with db:  # one transaction per batch
+                db.execute("BEGIN")
+                db.executemany(
+                    "INSERT OR REPLACE INTO request_records (id, time, status, provider, catalog_slug, gateway_key, "
+                    "model_requested, model_answered, trace_id, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
                 )
+                self._writes += 1
+                if self._writes % 20 == 1:  # drop the oldest past the cap now and then
+                    db.execute(
+                        "DELETE FROM request_records WHERE seq <= (SELECT MAX(seq) FROM request_records) - ?",
+                        (self.max_records,),
+                    )
 
     def query(self, filters: dict[str, Any], limit: int = 50, before: str | None = None) -> list[dict[str, Any]]:
         """Records passing ``filters``, newest first, older than ``before`` when given."""
@@ -155,6 +206,7 @@ class SQLiteRecordStore:
         if before:
             where.append("id < ?")
             args.append(before)
+        self.flush()
         sql = "SELECT data FROM request_records"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -177,6 +229,7 @@ class SQLiteRecordStore:
 
     def get(self, record_id: str) -> dict[str, Any] | None:
         """One record by id."""
+        self.flush()
         with self._lock:
             row = self._conn().execute("SELECT data FROM request_records WHERE id = ?", (record_id,)).fetchone()
         return orjson.loads(row[0]) if row else None
@@ -188,6 +241,7 @@ class SQLiteRecordStore:
 
     def subscribe(self, timeout: float) -> Iterator[dict[str, Any]]:
         """Yield records added (by any worker) after this call; end after ``timeout`` s without one."""
+        self.flush()
         return self._follow(self._latest_seq(), timeout)
 
     def _follow(self, seen: int, timeout: float) -> Iterator[dict[str, Any]]:
@@ -208,6 +262,10 @@ class SQLiteRecordStore:
                 time.sleep(min(POLL_SECONDS, max(0.0, quiet_until - time.monotonic())))
 
     def close(self) -> None:
+        try:
+            self.flush()
+        except Exception:
+            log.warning("writing request records failed", exc_info=True)
         with self._lock:
             if self._db is not None:
                 self._db.close()
@@ -224,6 +282,7 @@ class RedisRecordStore:
         self.max_records = max_records
         self.key = key
         self._warned = 0.0
+        self._behind = WriteBehind(self._write)
 
     def _warn(self, what: str, exc: Exception) -> None:
         now = time.monotonic()
@@ -232,9 +291,19 @@ class RedisRecordStore:
             log.warning("request record store (Redis) %s failed: %s", what, exc.__class__.__name__)
 
     def add(self, record: dict[str, Any]) -> None:
-        """Append one record; the stream is trimmed to about ``max_records``."""
+        """Append one record (sent with others, within ``WRITE_SECONDS``); the stream keeps about ``max_records``."""
+        self._behind.add(record)
+
+    def flush(self) -> None:
+        """Send the records added so far."""
+        self._behind.flush()
+
+    def _write(self, batch: list[dict[str, Any]]) -> None:
         try:
-            self.redis.xadd(self.key, {"r": orjson.dumps(record)}, maxlen=self.max_records, approximate=True)
+            pipe = self.redis.pipeline(transaction=False)
+            for record in batch:
+                pipe.xadd(self.key, {"r": orjson.dumps(record)}, maxlen=self.max_records, approximate=True)
+            pipe.execute()
         except Exception as exc:  # noqa: BLE001 - the record store fails open
             self._warn("add", exc)
 
@@ -252,6 +321,7 @@ class RedisRecordStore:
         """Records passing ``filters``, newest first (by id), older than ``before`` when given."""
         found: list[dict[str, Any]] = []
         extra = 0
+        self.flush()
         try:
             for record in self._scan():
                 if before is not None and record["id"] >= before:
@@ -274,6 +344,7 @@ class RedisRecordStore:
             start = f"{max(0, int(record_id[:20]) // 1_000_000 - SKEW_MS)}"
         except ValueError:
             return None
+        self.flush()
         try:
             for _ in range(40):
                 entries = self.redis.xrange(self.key, min=start, max="+", count=self.BATCH)
@@ -291,6 +362,7 @@ class RedisRecordStore:
 
     def subscribe(self, timeout: float) -> Iterator[dict[str, Any]]:
         """Yield records added by any instance after this call; end after ``timeout`` s without one."""
+        self.flush()
         try:
             latest = self.redis.xrevrange(self.key, max="+", min="-", count=1)
         except Exception as exc:  # noqa: BLE001
@@ -320,7 +392,8 @@ class RedisRecordStore:
                     quiet_until = time.monotonic() + timeout
 
     def close(self) -> None:
-        """Nothing of its own to close (the Redis client is the state's)."""
+        """Send what is pending (the Redis client is the state's to close)."""
+        self.flush()
 
 
 def _text_id(entry_id: Any) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -11,6 +13,17 @@ from gateway.observability.store import open_store
 from gateway.observability.tracing import Tracing
 
 log = logging.getLogger("gateway.observability")
+
+_instances: "weakref.WeakSet[Telemetry]" = weakref.WeakSet()
+
+
+def flush_all() -> None:
+    """Write every instance's pending records and metric updates (a worker about to exit)."""
+    for telemetry in list(_instances):
+        telemetry.flush()
+
+
+atexit.register(flush_all)
 
 
 class Telemetry:
@@ -33,6 +46,7 @@ class Telemetry:
             self.metrics = Metrics(providers)
         self.tracing = Tracing(tracer_provider, propagate=settings.otel_propagate)
         self.records = open_store(settings, redis)
+        _instances.add(self)
 
     def publish(self, record: dict[str, Any], limit_kind: str | None = None) -> None:
         """Send one finished record everywhere; a failing sink never stops the others."""
@@ -65,7 +79,19 @@ class Telemetry:
             except Exception:
                 log.warning("reading a circuit breaker's state failed", exc_info=True)
 
+    def flush(self) -> None:
+        """Write what is pending now."""
+        try:
+            if self.metrics is not None:
+                self.metrics.flush()
+            if self.records is not None:
+                self.records.flush()
+        except Exception:
+            log.warning("flushing request records or metrics failed", exc_info=True)
+
     def close(self) -> None:
+        if self.metrics is not None:
+            self.metrics.flush()
         if self.records is not None:
             self.records.close()
         self.tracing.shutdown()

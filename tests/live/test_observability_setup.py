@@ -4,6 +4,7 @@ several instances in one Redis stream, every client format, text log lines."""
 from __future__ import annotations
 
 import socket
+import statistics
 import threading
 import time
 import uuid
@@ -75,15 +76,16 @@ def test_a_collector_that_never_answers_neither_slows_nor_fails_requests(
         OTEL_BSP_SCHEDULE_DELAY="50",
         OTEL_BSP_MAX_QUEUE_SIZE="64",
     )
-    slowest = 0.0
+    took = []
     traces = []
     for _ in range(40):
         trace = "bh-" + uuid.uuid4().hex[:10]
         started = time.monotonic()
         assert chat(gateway, mockctl, trace).status_code == 200
-        slowest = max(slowest, time.monotonic() - started)
+        took.append(time.monotonic() - started)
         traces.append(trace)
-    assert slowest < 0.5, f"a request took {slowest:.3f}s with an unreachable collector"
+    # an export waited on would cost its 10 s timeout; a busy machine costs a little everywhere
+    assert statistics.median(took) < 0.15 and max(took) < 2.0, f"latencies with an unreachable collector: {took}"
     assert wait_record(db, traces[-1])["status"] == 200
     gateway.stop()  # exits within the graceful timeout although the exporter cannot flush
 

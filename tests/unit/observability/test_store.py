@@ -126,6 +126,7 @@ def test_sqlite_records_written_by_another_connection_reach_subscribers(tmp_path
     writer, reader = SQLiteRecordStore(path), SQLiteRecordStore(path)
     try:
         writer.add(rec(0))
+        writer.flush()  # a record still on its way from another process may reach a new subscriber too
         subscription = reader.subscribe(1.0)
         writer.add(rec(1))
         assert [r["trace_id"] for r in subscription] == ["t0001"]
