@@ -109,13 +109,17 @@ def post_worker_init(worker):
     """Give the `gateway.requests` logger its handler in this worker."""
     if _log_format not in ("json", "text"):
         return
+    import atexit
     import logging
     import sys
 
-    handler = logging.StreamHandler(sys.stdout)
-    if _log_format == "json":
-        from gateway.observability.logs import json_formatter
+    from gateway.observability.logs import BufferedStreamHandler, json_formatter
 
+    # Thread and process names are meaningless under gevent (and costly to look up per greenlet).
+    logging.logThreads = logging.logMultiprocessing = False
+    handler = BufferedStreamHandler(sys.stdout)
+    atexit.register(handler.flush_now)
+    if _log_format == "json":
         handler.setFormatter(json_formatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))

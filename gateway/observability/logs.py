@@ -12,6 +12,9 @@ JSON object) or ``text`` (the summary line). Any other JSON formatter shows the 
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
 from typing import Any
 
 LOGGER = "gateway.requests"
@@ -37,8 +40,20 @@ def emit(record: dict[str, Any]) -> None:
     no time goes into finding the caller's source line, which would always be this function.
     """
     if log.isEnabledFor(logging.INFO):
-        line = log.makeRecord(LOGGER, logging.INFO, __file__, 0, summary(record), (), None, "emit", {"request": record})
+        line = log.makeRecord(LOGGER, logging.INFO, __file__, 0, Summary(record), (), None, "emit", {"request": record})
         log.handle(line)
+
+
+class Summary:
+    """The log message: the record's summary line, made only if a formatter asks for it."""
+
+    __slots__ = ("record",)
+
+    def __init__(self, record: dict[str, Any]) -> None:
+        self.record = record
+
+    def __str__(self) -> str:
+        return summary(self.record)
 
 
 def json_formatter() -> logging.Formatter:
@@ -61,6 +76,47 @@ def json_formatter() -> logging.Formatter:
                 log_data["timestamp"] = _iso(record.created)
 
     return RequestJsonFormatter("%(name)s %(levelname)s %(message)s", timestamp=True)
+
+
+class BufferedStreamHandler(logging.StreamHandler):
+    """A ``StreamHandler`` that flushes at most every ``interval`` seconds instead of after every line.
+
+    Request lines are many and small: one write per line costs more than formatting it. A background
+    thread (a greenlet under gevent) flushes whatever is buffered; warnings and errors flush at once.
+    """
+
+    def __init__(self, stream: Any = None, interval: float = 0.5) -> None:
+        super().__init__(stream)
+        self.interval = interval
+        self._pid = 0
+
+    def flush(self) -> None:
+        pass  # see _loop and emit
+
+    def emit(self, record: logging.LogRecord) -> None:
+        super().emit(record)
+        if record.levelno >= logging.WARNING:
+            self.flush_now()
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            threading.Thread(target=self._loop, name="gateway-log-flush", daemon=True).start()
+
+    def flush_now(self) -> None:
+        with self.lock:
+            if self.stream and hasattr(self.stream, "flush"):
+                self.stream.flush()
+
+    def close(self) -> None:
+        self.flush_now()
+        super().close()
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            try:
+                self.flush_now()
+            except (OSError, ValueError):
+                return
 
 
 def _iso(created: float) -> str:

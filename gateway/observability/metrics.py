@@ -32,7 +32,13 @@ TARGET_CAP = 200
 CACHE_STATUSES = frozenset({"HIT", "SEMANTIC HIT", "MISS", "SEMANTIC MISS", "REFRESH"})
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 FLUSH_SECONDS = 0.5
-_HISTOGRAMS = frozenset({"duration", "ttfb"})
+_TOKEN_FIELDS = (
+    ("input", "input_tokens"),
+    ("output", "output_tokens"),
+    ("cached", "cached_tokens"),
+    ("reasoning", "reasoning_tokens"),
+)
+_FALLBACKS: tuple[str, tuple[str, ...]] = ("fallbacks", ())
 _instances: "weakref.WeakSet[Metrics]" = weakref.WeakSet()
 
 _lock = threading.Lock()
@@ -124,45 +130,51 @@ class Metrics:
         """Count one finished request (``limit_kind``: the limit that refused it, if one did)."""
         provider = self.provider(record.get("provider"))
         endpoint = record.get("endpoint") or "none"
-        counts: list[tuple[tuple[str, tuple[str, ...]], float]] = [
-            (("requests", (provider, endpoint, str(record["status"]))), 1)
-        ]
-        used = record.get("usage") or {}
-        if any(used.values()):
-            model = self.model(record.get("model_answered") or record.get("model_requested"))
-            for kind in ("input", "output", "cached", "reasoning"):
-                count = used.get(kind + "_tokens", 0)
-                if count:
-                    counts.append((("tokens", (provider, model, kind)), count))
-            if record.get("cost_usd"):
-                counts.append((("cost", (provider, model)), record["cost_usd"]))
-        if record.get("retries"):
-            counts.append((("retries", (provider,)), record["retries"]))
-        if len(record.get("targets") or ()) > 1:
-            counts.append((("fallbacks", ()), 1))
-        status = record.get("cache_status")
-        if status in CACHE_STATUSES:
-            counts.append((("cache", (status,)), 1))
-        for verdict in record.get("guardrails") or ():
-            counts.append((("guardrail", ("pass" if verdict.get("verdict") else "fail",)), 1))
-        if limit_kind:
-            counts.append((("limits", (limit_kind,)), 1))
-        timings = [(("duration", (provider, endpoint)), record["latency_ms"] / 1000.0)]
-        if record.get("ttfb_ms") is not None:
-            timings.append((("ttfb", (provider,)), record["ttfb_ms"] / 1000.0))
+        seconds = record["latency_ms"] / 1000.0
+        ttfb = record.get("ttfb_ms")
+        used = record.get("usage")
         with self._lock:
-            pending = self._counts
-            for key, amount in counts:
-                pending[key] = pending.get(key, 0) + amount
-            for key, seconds in timings:
-                hist = self._hists.get(key)
-                if hist is None:
-                    hist = self._hists[key] = [0.0, {}]
-                hist[0] += seconds
-                index = bisect.bisect_left(DURATION_BUCKETS, seconds)
-                hist[1][index] = hist[1].get(index, 0) + 1
+            counts = self._counts
+            key: tuple[str, tuple[str, ...]] = ("requests", (provider, endpoint, str(record["status"])))
+            counts[key] = counts.get(key, 0) + 1
+            if used and (used.get("input_tokens") or used.get("output_tokens")):
+                model = self.model(record.get("model_answered") or record.get("model_requested"))
+                for kind, field in _TOKEN_FIELDS:
+                    count = used.get(field)
+                    if count:
+                        key = ("tokens", (provider, model, kind))
+                        counts[key] = counts.get(key, 0) + count
+                if record.get("cost_usd"):
+                    key = ("cost", (provider, model))
+                    counts[key] = counts.get(key, 0) + record["cost_usd"]
+            if record.get("retries"):
+                key = ("retries", (provider,))
+                counts[key] = counts.get(key, 0) + record["retries"]
+            if len(record.get("targets") or ()) > 1:
+                counts[_FALLBACKS] = counts.get(_FALLBACKS, 0) + 1
+            status = record.get("cache_status")
+            if status in CACHE_STATUSES:
+                key = ("cache", (status,))
+                counts[key] = counts.get(key, 0) + 1
+            for verdict in record.get("guardrails") or ():
+                key = ("guardrail", ("pass" if verdict.get("verdict") else "fail",))
+                counts[key] = counts.get(key, 0) + 1
+            if limit_kind:
+                key = ("limits", (limit_kind,))
+                counts[key] = counts.get(key, 0) + 1
+            self._time(("duration", (provider, endpoint)), seconds)
+            if ttfb is not None:
+                self._time(("ttfb", (provider,)), ttfb / 1000.0)
         if self._flusher_pid != os.getpid():
             self._start_flusher()
+
+    def _time(self, key: tuple[str, tuple[str, ...]], seconds: float) -> None:
+        hist = self._hists.get(key)
+        if hist is None:
+            hist = self._hists[key] = [0.0, {}]
+        hist[0] += seconds
+        index = bisect.bisect_left(DURATION_BUCKETS, seconds)
+        hist[1][index] = hist[1].get(index, 0) + 1
 
     def flush(self) -> None:
         """Write what was added up to the metric values (every worker's files, under gunicorn)."""
