@@ -119,7 +119,9 @@ class SQLiteRecordStore:
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         self._writes = 0
-        self._behind = WriteBehind(self._write)
+        self._behind = WriteBehind(self.write)
+        #: A queue in front of this store (the telemetry's), delivered before every read.
+        self.upstream: WriteBehind | None = None
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
@@ -145,9 +147,12 @@ class SQLiteRecordStore:
 
     def flush(self) -> None:
         """Write the records added so far."""
+        if self.upstream is not None:
+            self.upstream.flush()
         self._behind.flush()
 
-    def _write(self, batch: list[dict[str, Any]]) -> None:
+    def write(self, batch: list[dict[str, Any]]) -> None:
+        """Write ``batch`` now, in one transaction."""
         rows = [
             (
                 record["id"],
@@ -282,7 +287,9 @@ class RedisRecordStore:
         self.max_records = max_records
         self.key = key
         self._warned = 0.0
-        self._behind = WriteBehind(self._write)
+        self._behind = WriteBehind(self.write)
+        #: A queue in front of this store (the telemetry's), delivered before every read.
+        self.upstream: WriteBehind | None = None
 
     def _warn(self, what: str, exc: Exception) -> None:
         now = time.monotonic()
@@ -296,9 +303,12 @@ class RedisRecordStore:
 
     def flush(self) -> None:
         """Send the records added so far."""
+        if self.upstream is not None:
+            self.upstream.flush()
         self._behind.flush()
 
-    def _write(self, batch: list[dict[str, Any]]) -> None:
+    def write(self, batch: list[dict[str, Any]]) -> None:
+        """Send ``batch`` now, in one pipeline (failing open)."""
         try:
             pipe = self.redis.pipeline(transaction=False)
             for record in batch:

@@ -1,4 +1,10 @@
-"""One gateway instance's observability sinks: the log line, the metrics, the store and the tracer."""
+"""One gateway instance's observability sinks: the log line, the metrics, the store and the tracer.
+
+Finished records are handed over in batches: ``publish`` only queues the record, and a background
+thread (a greenlet under gevent) delivers the queue every ``WRITE_SECONDS`` (log lines, metric
+updates, one store write), so that work runs in one warm loop after the responses have gone. Readers
+of the store and ``flush`` deliver at once.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from gateway.observability import logs
-from gateway.observability.store import open_store
+from gateway.observability.store import WriteBehind, open_store
 from gateway.observability.tracing import Tracing
 
 log = logging.getLogger("gateway.observability")
@@ -46,26 +52,35 @@ class Telemetry:
             self.metrics = Metrics(providers)
         self.tracing = Tracing(tracer_provider, propagate=settings.otel_propagate)
         self.records = open_store(settings, redis)
+        self._behind = WriteBehind(self._deliver)
+        if self.records is not None:
+            self.records.upstream = self._behind  # a reader of the store sees what is queued here
         _instances.add(self)
 
     def publish(self, record: dict[str, Any], limit_kind: str | None = None) -> None:
-        """Send one finished record everywhere; a failing sink never stops the others."""
-        for sink in (self._log, self._metrics, self._store):
+        """Queue one finished record for the log, the metrics and the store."""
+        self._behind.add((record, limit_kind))
+
+    def _deliver(self, batch: list[tuple[dict[str, Any], str | None]]) -> None:
+        """Send a batch everywhere; a failing sink never stops the others."""
+        metrics = self.metrics
+        for record, limit_kind in batch:
             try:
-                sink(record, limit_kind)
+                logs.emit(record)
             except Exception:
-                log.warning("request record sink %s failed", sink.__name__, exc_info=True)
-
-    def _log(self, record: dict[str, Any], limit_kind: str | None) -> None:
-        logs.emit(record)
-
-    def _metrics(self, record: dict[str, Any], limit_kind: str | None) -> None:
-        if self.metrics is not None:
-            self.metrics.observe(record, limit_kind)
-
-    def _store(self, record: dict[str, Any], limit_kind: str | None) -> None:
+                log.warning("writing a request log line failed", exc_info=True)
+            if metrics is not None:
+                try:
+                    metrics.observe(record, limit_kind)
+                except Exception:
+                    log.warning("counting a request failed", exc_info=True)
         if self.records is not None:
-            self.records.add(record)
+            try:
+                self.records.write([record for record, _ in batch])
+            except Exception:
+                log.warning("storing request records failed", exc_info=True)
+        if metrics is not None:
+            metrics.flush()
 
     def breakers_seen(self, leaves: list[Any]) -> None:
         """Set ``gateway_breaker_open`` for targets whose circuit breaker was consulted."""
@@ -82,6 +97,7 @@ class Telemetry:
     def flush(self) -> None:
         """Write what is pending now."""
         try:
+            self._behind.flush()
             if self.metrics is not None:
                 self.metrics.flush()
             if self.records is not None:
@@ -90,8 +106,7 @@ class Telemetry:
             log.warning("flushing request records or metrics failed", exc_info=True)
 
     def close(self) -> None:
-        if self.metrics is not None:
-            self.metrics.flush()
+        self.flush()
         if self.records is not None:
             self.records.close()
         self.tracing.shutdown()

@@ -112,6 +112,7 @@ def test_the_request_log_line_and_no_logging_setup_by_the_gateway(make_app, mock
     assert logging.getLogger("gateway.requests").handlers == []  # a host app keeps its own logging
     caplog.set_level(logging.INFO, logger="gateway.requests")
     chat(app, mockctl, **{"x-portkey-trace-id": "logged-1"}).close()
+    app.extensions["gateway"].telemetry.flush()  # lines are written in batches, behind the responses
     (line,) = [r for r in caplog.records if r.name == "gateway.requests"]
     assert line.getMessage().startswith("POST /v1/chat/completions 200 provider=openai model=gpt-4o-mini")
     assert line.request["trace_id"] == "logged-1" and line.request["usage"]["output_tokens"] > 0
