@@ -69,7 +69,9 @@ def after(response: Response) -> Response:
     body = None
     if observation.result is None and not response.is_streamed:
         body = response.get_data()
-    observation.responded(response.status_code, response.headers, body)
+    grant = request.environ.get("gateway.grant")  # the catalog's authenticated key (gateway.catalog.keys)
+    name = getattr(grant, "name", None)
+    observation.responded(response.status_code, response.headers, body, name if isinstance(name, str) else None)
     if not streamed:
         response.call_on_close(observation.finish)
     return response

@@ -41,6 +41,8 @@ SECRET_HEADERS = (
     "x-portkey-vertex-service-account-json",
 )
 _GUARDRAIL_PHASES = (("before", "before_request_hooks"), ("after", "after_request_hooks"))
+#: The catalog's limit errors (``gateway.catalog.errors``) by code -> ``gateway_limit_rejections_total{kind}``.
+LIMIT_KINDS = {"rate_limit_exceeded": "rate", "budget_exhausted": "budget", "limits_unavailable": "unavailable"}
 
 
 class Attempt:
@@ -127,7 +129,11 @@ class Observation:
         self.error: str | None = None
         self.cost: float | None = None
         self.response_body: bytes | None = None
+        self.catalog_slug: str | None = None
         self.limit_kind: str | None = None
+        self.error_code: str | None = None
+        #: The catalog key's name (``gateway.catalog.keys.Grant.name``), set when the response goes out.
+        self.gateway_key: str | None = None
         self.finished = False
         tracing = telemetry.tracing
         self.span = (
@@ -204,13 +210,15 @@ class Observation:
                 result.headers.append(("x-portkey-cost-usd", format_cost(self.cost)))
         return result
 
-    def responded(self, status: int, headers: Any, body: bytes | None) -> None:
+    def responded(self, status: int, headers: Any, body: bytes | None, gateway_key: str | None = None) -> None:
         """The response that goes out (``body`` only for responses the gateway rendered itself)."""
         self.status = status
-        if self.status == 429:
-            self.limit_kind = headers.get("x-portkey-limit-kind") or None
+        self.gateway_key = gateway_key
         if self.result is None and body:
             self._read_answer(body)
+        self.catalog_slug = headers.get("x-portkey-catalog-provider") or None
+        if status >= 400:
+            self.limit_kind = LIMIT_KINDS.get(self.error_code or "")
 
     def _read_answer(self, body: bytes) -> None:
         try:
@@ -227,6 +235,7 @@ class Observation:
         error = payload.get("error")
         if isinstance(error, dict):
             self.error = str(error.get("message") or error.get("type") or "error")
+            self.error_code = error.get("code") if isinstance(error.get("code"), str) else None
         elif isinstance(error, str):
             self.error = error
         elif payload.get("status") == "failure" and payload.get("message"):
@@ -317,11 +326,11 @@ class Observation:
             "method": self.method,
             "route": self.route,
             "endpoint": self.endpoint,
-            "client_format": call.api_format if call is not None else "openai",
+            "client_format": getattr(call.format, "name", "openai") if call is not None else "openai",
             "stream": bool(call.stream) if call is not None else False,
             "provider": provider or None,
-            "catalog_slug": _attr(call, "catalog_slug"),
-            "gateway_key": _attr(call, "gateway_key_name", "key_name"),
+            "catalog_slug": self.catalog_slug or self._attempted_slug() or _attr(call, "catalog_slug"),
+            "gateway_key": self.gateway_key or _attr(call, "gateway_key_name", "key_name"),
             "model_requested": model_requested,
             "model_answered": self.model_answered,
             "status": status,
@@ -348,6 +357,13 @@ class Observation:
             shown = summary.head if summary is not None else (self.response_body or (result.body if result else b""))
             record["response_body"] = redact.body_text(shown or b"", limit, secrets) or ""
         return record
+
+    def _attempted_slug(self) -> str | None:
+        for attempt in reversed(self.attempts):
+            slug = getattr(attempt.leaf, "catalog", None)
+            if isinstance(slug, str) and slug:
+                return slug
+        return None
 
     def _ttfb_ms(self) -> float | None:
         for attempt in reversed(self.attempts):

@@ -45,11 +45,21 @@ def test_the_catalog_price_table_wins_when_installed(monkeypatch) -> None:
 
     def priced(provider, model, usage):
         seen.append((provider, model, usage))
-        return 0.25
+        return (usage["input_tokens"] * 2 - usage["cached_tokens"] + usage["output_tokens"] * 8) / 1e6
 
     module.cost_usd = priced
     monkeypatch.setitem(sys.modules, "gateway.catalog", types.ModuleType("gateway.catalog"))
     monkeypatch.setitem(sys.modules, "gateway.catalog.pricing", module)
-    usage = {"input_tokens": 1, "output_tokens": 1, "cached_tokens": 0, "reasoning_tokens": 0}
-    assert cost.cost_usd("openai", "anything", usage) == 0.25
-    assert seen == [("openai", "anything", usage)]
+    usage = {"input_tokens": 1000, "output_tokens": 100, "cached_tokens": 400, "reasoning_tokens": 0}
+    assert cost.cost_usd("openai", "anything", usage) == pytest.approx((2000 - 400 + 800) / 1e6)
+    asked = len(seen)
+    assert asked == 3  # the rates: a million input, cached and output tokens
+    cost.cost_usd("openai", "anything", usage)
+    assert len(seen) == asked  # asked once per provider and model
+
+
+def test_the_catalog_price_table_agrees_on_a_real_model() -> None:
+    from gateway.catalog.pricing import cost_usd as catalog_cost
+
+    usage = {"input_tokens": 1200, "output_tokens": 300, "cached_tokens": 200, "reasoning_tokens": 0}
+    assert cost.cost_usd("openai", "gpt-4o-mini", usage) == pytest.approx(catalog_cost("openai", "gpt-4o-mini", usage))
