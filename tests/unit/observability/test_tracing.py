@@ -132,3 +132,20 @@ def test_tracing_is_off_without_an_endpoint_or_a_provider(monkeypatch) -> None:
     assert tracing.enabled is False and tracing.server_span("x", {}, 0, {}) is None
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
     assert Tracing().enabled is True
+
+
+def test_the_pass_through_route_does_not_forward_the_clients_traceparent(traced, mockctl) -> None:
+    app, _ = traced()
+    scenario = uuid.uuid4().hex
+    headers = {
+        "x-portkey-provider": "openai",
+        "x-portkey-custom-host": mockctl.base(id=scenario),
+        "Authorization": "Bearer sk-x",
+        "traceparent": f"00-{INCOMING_TRACE}-{INCOMING_SPAN}-01",
+        "tracestate": "vendor=1",
+    }
+    resp = app.test_client().get("/v1/models", headers=headers)
+    resp.close()
+    assert resp.status_code == 200
+    sent = mockctl.requests(scenario)[0]["headers"]
+    assert "traceparent" not in sent and "tracestate" not in sent
