@@ -5,7 +5,7 @@ check so refused requests are recorded too) makes the ``Observation``; ``watch``
 ``Call`` that ``dispatch`` routes; ``after`` (``after_request``) notes the status and arranges
 ``finish`` to run when the WSGI server closes the response, which it does after the last byte.
 A tapped stream finishes the observation itself when it is closed. Health checks, ``/metrics``
-and the console are not recorded.
+the console and realtime WebSocket sessions are not recorded.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from gateway.observability.request import Observation, TappedStream
 from gateway.observability.stream_tap import StreamTap
 
 ENVIRON_KEY = "gateway.observation"
-UNRECORDED = (".health", ".metrics", ".console")
+UNRECORDED = (".health", ".metrics", ".console", ".realtime")
 
 
 def begin(state: Any) -> None:

@@ -155,3 +155,25 @@ def test_gunicorn_conf_gives_the_request_logger_its_formatter(fmt, monkeypatch, 
     finally:
         logger.handlers[:], logger.propagate = saved[0], saved[1]
         logger.setLevel(saved[2])
+
+
+def test_the_breaker_gauge_follows_a_target_whose_circuit_opens(make_app, mockctl) -> None:
+    from prometheus_client import REGISTRY
+
+    app = make_app()
+    config = {
+        "provider": "openai",
+        "custom_host": mockctl.base(id=uuid.uuid4().hex, status=503),
+        "circuit_breaker": {"failure_threshold": 2, "cooldown": 60},
+    }
+    label = {"target": "openai:config"}
+    for expected in (0, 1):
+        resp = app.test_client().post(
+            "/v1/chat/completions",
+            json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
+            headers={"x-portkey-config": json.dumps(config), "Authorization": "Bearer sk-x"},
+        )
+        resp.close()
+        assert resp.status_code == 503
+        app.extensions["gateway"].telemetry.flush()
+        assert REGISTRY.get_sample_value("gateway_breaker_open", label) == expected
