@@ -47,6 +47,7 @@ loglevel = os.environ.get("GATEWAY_LOGLEVEL", "info")
 # Prometheus multiprocess mode: every worker writes its values under one directory, made fresh for this
 # master unless PROMETHEUS_MULTIPROC_DIR names one (then it is emptied at start).
 _metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+_metrics_dir_made = not _metrics_dir
 if not _metrics_dir:
     import tempfile
 
@@ -93,10 +94,14 @@ def child_exit(server, worker):
 
 
 def on_exit(server):
-    """Stop the metrics process."""
+    """Stop the metrics process; remove the metrics directory made for this master."""
     if _metrics_server is not None and _metrics_server.poll() is None:
         _metrics_server.terminate()
         _metrics_server.wait(5)
+    if _metrics_dir_made:
+        import shutil
+
+        shutil.rmtree(_metrics_dir, ignore_errors=True)
 
 
 # The request log (the `gateway.requests` logger): one JSON object per request (python-json-logger), or a
