@@ -1,10 +1,11 @@
 """Price a request's usage in USD, or None when no price is known.
 
-The catalog's price table (``gateway.catalog.pricing.cost_usd``, over ``genai-prices``) is used when
-it is installed; otherwise the ``genai-prices`` package is asked directly. Either way the per-token
-rates (input, cached input, output) are asked once per provider and model, by pricing a million
-tokens of each kind, and kept: pricing a request is then three multiplications, not a price-table
-lookup on the way to the client (tiered prices are taken at their first tier).
+The catalog's price table (``gateway.catalog.pricing.cost_usd``, over ``genai-prices``, the prices
+budgets are charged with) is used when it is installed: it keeps each model's rates and prices an
+answer in about a microsecond. Without it the ``genai-prices`` package is asked directly, for the
+per-token rates (input, cached input, output) once per provider and model, which are then kept:
+pricing a request is three multiplications, not a price-table search on the way to the client
+(tiered prices are taken at their first tier).
 """
 
 from __future__ import annotations
@@ -47,27 +48,7 @@ def _catalog() -> Callable[[str, str, Mapping[str, Any]], float | None] | None:
     return _catalog_price
 
 
-def _catalog_rates(priced: Callable[..., float | None], provider: str, model: str) -> tuple[float, float, float] | None:
-    def price(input_tokens: int = 0, output_tokens: int = 0, cached_tokens: int = 0) -> float | None:
-        usage = {"input_tokens": input_tokens, "output_tokens": output_tokens, "cached_tokens": cached_tokens}
-        return priced(provider, model, usage)
-
-    base = price(input_tokens=MILLION)
-    if base is None:
-        return None
-    cached = price(input_tokens=MILLION, cached_tokens=MILLION)
-    output = price(output_tokens=MILLION)
-    return base / MILLION, ((cached if cached is not None else base) - base) / MILLION, (output or 0.0) / MILLION
-
-
 def _lookup(provider: str, model: str) -> tuple[float, float, float] | None:
-    priced = _catalog()
-    if priced is not None:
-        try:
-            return _catalog_rates(priced, provider, model)
-        except Exception:
-            log.warning("catalog pricing failed for %s/%s", provider, model, exc_info=True)
-            return None
     try:
         from genai_prices import Usage, calc_price
     except ImportError:
@@ -96,6 +77,14 @@ def cost_usd(provider: str | None, model: str | None, usage: Mapping[str, int] |
     """The USD cost of ``usage`` (the record's usage shape) on ``model`` at ``provider``, or None."""
     if not provider or not model or not usage:
         return None
+    priced = _catalog()
+    if priced is not None:
+        try:
+            value = priced(provider, model, dict(usage))
+        except Exception:
+            log.warning("catalog pricing failed for %s/%s", provider, model, exc_info=True)
+            return None
+        return float(value) if value is not None else None
     key = (provider, model)
     if key not in _rates:
         if len(_rates) >= _RATES_CAP:

@@ -52,10 +52,20 @@ def test_the_catalog_price_table_wins_when_installed(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "gateway.catalog.pricing", module)
     usage = {"input_tokens": 1000, "output_tokens": 100, "cached_tokens": 400, "reasoning_tokens": 0}
     assert cost.cost_usd("openai", "anything", usage) == pytest.approx((2000 - 400 + 800) / 1e6)
-    asked = len(seen)
-    assert asked == 3  # the rates: a million input, cached and output tokens
-    cost.cost_usd("openai", "anything", usage)
-    assert len(seen) == asked  # asked once per provider and model
+    assert seen == [("openai", "anything", usage)]
+
+
+def test_without_the_catalog_genai_prices_rates_are_looked_up_once(monkeypatch) -> None:
+    monkeypatch.setattr(cost, "_catalog_price", None)
+    usage = {"input_tokens": 1200, "output_tokens": 300, "cached_tokens": 200, "reasoning_tokens": 0}
+    expected = calc_price(
+        Usage(input_tokens=1200, output_tokens=300, cache_read_tokens=200),
+        model_ref="gpt-4o-mini",
+        provider_id="openai",
+    ).total_price
+    assert cost.cost_usd("openai", "gpt-4o-mini", usage) == pytest.approx(float(expected))
+    assert ("openai", "gpt-4o-mini") in cost._rates
+    assert cost.cost_usd("openai", "no-such-model-xyz", usage) is None
 
 
 def test_the_catalog_price_table_agrees_on_a_real_model() -> None:
