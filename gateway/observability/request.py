@@ -399,7 +399,7 @@ class Observation:
             for hook in self.hook_results.get(key) or ():
                 if isinstance(hook, dict):
                     out.append({"id": str(hook.get("id") or ""), "phase": phase, "verdict": bool(hook.get("verdict"))})
-        if summary is not None and summary.error and "denied by an output guardrail" in summary.error:
+        if summary is not None and summary.error_code == "guardrail_denied":  # a stream's output check (in-band)
             out.append({"id": "output", "phase": "after", "verdict": False})
         return out
 

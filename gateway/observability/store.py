@@ -24,6 +24,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,35 +42,44 @@ _STATUS_CLASSES = {"1xx": 100, "2xx": 200, "3xx": 300, "4xx": 400, "5xx": 500}
 
 
 class WriteBehind:
-    """Collect added records and hand them to ``write`` in batches, from a background thread.
+    """Collect added items and hand them to ``write`` in batches, from a background thread.
 
     The thread (a greenlet under gevent) starts on the first add in each process (so after
     gunicorn's fork) and writes every ``WRITE_SECONDS``; ``flush`` writes at once (readers in this
-    process, shutdown).
+    process, shutdown). It holds its owner (``write``'s object) weakly and ends with it, or on ``stop``.
     """
 
     def __init__(self, write: Any) -> None:
-        self.write = write
-        self.pending: list[dict[str, Any]] = []
+        self._write = weakref.WeakMethod(write) if hasattr(write, "__self__") else (lambda: write)
+        self.pending: list[Any] = []
         self.lock = threading.Lock()
         self.pid = 0
+        self.stopped = False
 
-    def add(self, record: dict[str, Any]) -> None:
+    def add(self, item: Any) -> None:
         with self.lock:
-            self.pending.append(record)
-        if self.pid != os.getpid():
+            self.pending.append(item)
+        if self.pid != os.getpid() and not self.stopped:
             self.pid = os.getpid()
             threading.Thread(target=self._loop, name="gateway-records-write", daemon=True).start()
 
     def flush(self) -> None:
         with self.lock:
             batch, self.pending = self.pending, []
-        if batch:
-            self.write(batch)
+        write = self._write()
+        if batch and write is not None:
+            write(batch)
+
+    def stop(self) -> None:
+        """Write what is pending and end the thread."""
+        self.flush()
+        self.stopped = True
 
     def _loop(self) -> None:
-        while True:
+        while not self.stopped:
             time.sleep(WRITE_SECONDS)
+            if self._write() is None:
+                return
             try:
                 self.flush()
             except Exception:
@@ -268,7 +278,9 @@ class SQLiteRecordStore:
 
     def close(self) -> None:
         try:
-            self.flush()
+            if self.upstream is not None:
+                self.upstream.flush()
+            self._behind.stop()
         except Exception:
             log.warning("writing request records failed", exc_info=True)
         with self._lock:
@@ -403,7 +415,9 @@ class RedisRecordStore:
 
     def close(self) -> None:
         """Send what is pending (the Redis client is the state's to close)."""
-        self.flush()
+        if self.upstream is not None:
+            self.upstream.flush()
+        self._behind.stop()
 
 
 def _text_id(entry_id: Any) -> str:

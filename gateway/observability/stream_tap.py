@@ -27,6 +27,7 @@ class StreamSummary:
         self.usage: dict[str, int] | None = None
         self.model: str | None = None
         self.error: str | None = None
+        self.error_code: str | None = None
         self.hook_results: dict[str, Any] = {}
         self.chunks = 0
         self.bytes = 0
@@ -122,5 +123,7 @@ def _note_error(out: StreamSummary, payload: dict[str, Any]) -> None:
         error = payload["response"].get("error") or error
     if isinstance(error, dict):
         out.error = str(error.get("message") or error.get("code") or "stream error")
+        code = error.get("code") or error.get("type")
+        out.error_code = code if isinstance(code, str) else out.error_code
     elif isinstance(error, str) and error:
         out.error = error

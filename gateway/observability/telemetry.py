@@ -107,6 +107,7 @@ class Telemetry:
 
     def close(self) -> None:
         self.flush()
+        self._behind.stop()
         if self.records is not None:
             self.records.close()
         self.tracing.shutdown()

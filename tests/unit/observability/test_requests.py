@@ -177,3 +177,24 @@ def test_the_breaker_gauge_follows_a_target_whose_circuit_opens(make_app, mockct
         assert resp.status_code == 503
         app.extensions["gateway"].telemetry.flush()
         assert REGISTRY.get_sample_value("gateway_breaker_open", label) == expected
+
+
+def test_a_stream_denied_by_an_output_guardrail_records_the_verdict(make_app, mockctl) -> None:
+    app = make_app()
+    config = {
+        "provider": "openai",
+        "custom_host": mockctl.base(id=uuid.uuid4().hex),
+        "output_guardrails": [{"default.contains": {"operator": "none", "words": ["echo"]}, "deny": True}],
+    }
+    resp = app.test_client().post(
+        "/v1/chat/completions",
+        json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "stream": True},
+        headers={"x-portkey-config": json.dumps(config), "Authorization": "Bearer sk-x"},
+    )
+    body = resp.get_data()
+    resp.close()
+    assert b"guardrail_denied" in body
+    (record,) = records(app)
+    assert record["status"] == 200 and record["stream"] is True
+    assert {k: record["guardrails"][-1][k] for k in ("phase", "verdict")} == {"phase": "after", "verdict": False}
+    assert "denied" in record["error"]
