@@ -14,8 +14,8 @@ from typing import Any
 
 from flask import Response, request
 
-from gateway.observability.request import Observation, TappedStream
-from gateway.observability.stream_tap import StreamTap
+from gateway.observability.request import Observation
+from gateway.observability.stream_tap import StreamTap, TappedStream
 
 ENVIRON_KEY = "gateway.observation"
 UNRECORDED = (".health", ".metrics", ".console", ".realtime")

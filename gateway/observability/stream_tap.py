@@ -9,7 +9,7 @@ SSE events once, after the stream has ended.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -127,3 +127,37 @@ def _note_error(out: StreamSummary, payload: dict[str, Any]) -> None:
         out.error_code = code if isinstance(code, str) else out.error_code
     elif isinstance(error, str) and error:
         out.error = error
+
+
+class TappedStream:
+    """The response stream, watched: finishes the observation when closed (ended, cut or never read)."""
+
+    def __init__(self, stream: Iterator[bytes], tap: StreamTap, on_close: Callable[[], None]) -> None:
+        self.stream = iter(stream)
+        self.inner = stream
+        self.tap = tap
+        self.on_close = on_close
+        self.closed = False
+
+    def __iter__(self) -> "TappedStream":
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            chunk = next(self.stream)
+        except StopIteration:
+            self.tap.ended = True
+            raise
+        self.tap.feed(chunk)
+        return chunk
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            close = getattr(self.inner, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self.on_close()
