@@ -35,7 +35,8 @@ def open_store(settings: Any, redis: Any) -> SQLiteRecordStore | RedisRecordStor
     if settings.records_max <= 0:
         return None
     if redis is not None:
-        return RedisRecordStore(redis, settings.records_max)
+        timeout_ms = int(float(getattr(settings, "redis_timeout", 0.5)) * 1000)
+        return RedisRecordStore(redis, settings.records_max, block_ms=max(10, min(400, timeout_ms * 6 // 10)))
     import tempfile
 
     path = settings.records_db or settings.responses_db

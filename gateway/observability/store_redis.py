@@ -27,10 +27,13 @@ class RedisRecordStore:
 
     BATCH = 500
 
-    def __init__(self, redis: Any, max_records: int = 10_000, key: str = "gateway:requests") -> None:
+    def __init__(
+        self, redis: Any, max_records: int = 10_000, key: str = "gateway:requests", block_ms: int = 400
+    ) -> None:
         self.redis = redis
         self.max_records = max_records
         self.key = key
+        self.block_ms = block_ms
         self._warned = 0.0
         self._behind = WriteBehind(self.write)
         #: A queue in front of this store (the telemetry's), delivered before every read.
@@ -131,8 +134,9 @@ class RedisRecordStore:
             left = quiet_until - time.monotonic()
             if left <= 0:
                 return
-            # Blocks stay under the client's socket timeout (0.5 s).
-            block = max(1, min(400, int(left * 1000)))
+            # Blocks stay under the client's socket timeout (GATEWAY_REDIS_TIMEOUT): a timeout would open
+            # the Redis breaker every Redis user shares.
+            block = max(1, min(self.block_ms, int(left * 1000)))
             try:
                 reply = self.redis.xread({self.key: last}, block=block, count=100)
             except Exception as exc:  # noqa: BLE001
