@@ -10,6 +10,7 @@ the console and realtime WebSocket sessions are not recorded.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Response, request
@@ -17,12 +18,21 @@ from flask import Response, request
 from gateway.observability.request import Observation
 from gateway.observability.stream_tap import StreamTap, TappedStream
 
+log = logging.getLogger("gateway.observability")
+
 ENVIRON_KEY = "gateway.observation"
 UNRECORDED = (".health", ".metrics", ".console", ".realtime")
 
 
 def begin(state: Any) -> None:
-    """Start observing the current request (``state``: the app's gateway state)."""
+    """Start observing the current request (``state``: the app's gateway state); never raises."""
+    try:
+        _begin(state)
+    except Exception:
+        log.warning("observing a request failed; it is served unrecorded", exc_info=True)
+
+
+def _begin(state: Any) -> None:
     if (request.blueprint or "").endswith(UNRECORDED):
         return
     telemetry = getattr(state, "telemetry", None)
@@ -55,10 +65,18 @@ def watch(call: Any) -> Observation | None:
 
 
 def after(response: Response) -> Response:
-    """Note the outgoing response and finish the observation once it has been sent."""
+    """Note the outgoing response and finish the observation once it has been sent; never raises."""
     observation: Observation | None = request.environ.get(ENVIRON_KEY)
     if observation is None:
         return response
+    try:
+        _after(observation, response)
+    except Exception:
+        log.warning("observing a response failed; it is served unrecorded", exc_info=True)
+    return response
+
+
+def _after(observation: Observation, response: Response) -> None:
     if observation.trace_id is None:
         observation.trace_id = request.environ.get("gateway.trace_id") or response.headers.get("x-portkey-trace-id")
     streamed = isinstance(response.response, TappedStream)
@@ -74,4 +92,3 @@ def after(response: Response) -> Response:
     observation.responded(response.status_code, response.headers, body, name if isinstance(name, str) else None)
     if not streamed:
         response.call_on_close(observation.finish)
-    return response

@@ -112,24 +112,11 @@ class Observation:
         """Wrap one try of ``leaf`` (``run`` sends and handles it) so it is timed, counted and traced."""
 
         def observed() -> Any:
-            span = None
-            if self.span is not None:
-                model = self.requested_model(leaf)
-                span = self.telemetry.tracing.attempt_span(
-                    self.span,
-                    f"{operation_name(self.endpoint)} {model or leaf.provider}",
-                    {
-                        "gen_ai.operation.name": operation_name(self.endpoint),
-                        "gen_ai.provider.name": provider_name(leaf.provider),
-                        "gen_ai.request.model": model or "",
-                        "gateway.target.index": leaf.path,
-                        "gateway.attempt": sum(a.index == leaf.path for a in self.attempts),
-                    },
-                )
-            self._propagate(exchange, span)
-            attempt = Attempt(leaf, span)
-            self.attempts.append(attempt)
-            self.current = attempt
+            try:
+                attempt = self._start_attempt(leaf, exchange)
+            except Exception:
+                log.warning("observing an upstream attempt failed", exc_info=True)
+                return run()
             try:
                 result = run()
             except BaseException:
@@ -142,13 +129,41 @@ class Observation:
 
         return observed
 
+    def _start_attempt(self, leaf: Any, exchange: Any) -> Attempt:
+        span = None
+        if self.span is not None:
+            model = self.requested_model(leaf)
+            span = self.telemetry.tracing.attempt_span(
+                self.span,
+                f"{operation_name(self.endpoint)} {model or leaf.provider}",
+                {
+                    "gen_ai.operation.name": operation_name(self.endpoint),
+                    "gen_ai.provider.name": provider_name(leaf.provider),
+                    "gen_ai.request.model": model or "",
+                    "gateway.target.index": leaf.path,
+                    "gateway.attempt": sum(a.index == leaf.path for a in self.attempts),
+                },
+            )
+        self._propagate(exchange, span)
+        attempt = Attempt(leaf, span)
+        self.attempts.append(attempt)
+        self.current = attempt
+        return attempt
+
     def first_byte(self) -> None:
         """The current attempt's response headers arrived."""
         if self.current is not None and self.current.first_byte is None:
             self.current.first_byte = time.perf_counter()
 
     def answered(self, result: Any) -> Any:
-        """See the routed result before it is rendered: read a JSON answer's usage, tap a stream."""
+        """See the routed result before it is rendered: read a JSON answer's usage, tap a stream (never raises)."""
+        try:
+            return self._answered(result)
+        except Exception:
+            log.warning("reading an answer for its record failed", exc_info=True)
+            return result
+
+    def _answered(self, result: Any) -> Any:
         self.result = result
         if result.stream is not None:
             self.tap = StreamTap()

@@ -198,3 +198,25 @@ def test_a_stream_denied_by_an_output_guardrail_records_the_verdict(make_app, mo
     assert record["status"] == 200 and record["stream"] is True
     assert {k: record["guardrails"][-1][k] for k in ("phase", "verdict")} == {"phase": "after", "verdict": False}
     assert "denied" in record["error"]
+
+
+def test_a_failing_observation_never_fails_the_request(make_app, mockctl, monkeypatch) -> None:
+    from gateway.observability import logs
+    from gateway.observability.request import Observation
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("observability is broken")
+
+    app = make_app()
+    monkeypatch.setattr(Observation, "_answered", broken)
+    monkeypatch.setattr(Observation, "_start_attempt", broken)
+    monkeypatch.setattr(logs, "emit", broken)
+    monkeypatch.setattr(app.extensions["gateway"].records, "write", broken)
+    resp = chat(app, mockctl)
+    assert resp.status_code == 200 and resp.get_json()["choices"]
+    resp.close()
+    app.extensions["gateway"].telemetry.flush()  # the sinks fail, quietly
+    monkeypatch.setattr(Observation, "__init__", broken)
+    resp = chat(app, mockctl, stream=True)
+    assert resp.status_code == 200 and b"[DONE]" in resp.get_data()
+    resp.close()
