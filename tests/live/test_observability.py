@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -246,13 +247,21 @@ def test_a_refused_gateway_key_is_recorded_too(observed) -> None:
 
 def test_counters_merge_every_worker(observed, mockctl) -> None:
     before = scrape(observed.url, ADMIN_TOKEN)
-    config = target(mockctl)
-    for _ in range(12):
-        assert chat(observed, config, trace=tid()).status_code == 200
+    config = target(mockctl, delay_ms=150)
+    sent = 0
+    pids: set[str] = set()
+    for _ in range(5):  # a burst of concurrent connections usually spreads over both workers
+        with ThreadPoolExecutor(12) as pool:
+            answers = list(pool.map(lambda _: chat(observed, config, trace=tid()).status_code, range(12)))
+        assert answers == [200] * 12
+        sent += 12
+        time.sleep(0.8)  # the workers write their counters behind the answers
+        pids = {path.stem.rpartition("_")[2] for path in Path(observed.metrics_dir).glob("counter_*.db")}
+        if len(pids) == 2:
+            break
+    assert len(pids) == 2, f"every burst was served by one worker: {pids}"
     after = scrape(observed.url, ADMIN_TOKEN)
-    assert delta(before, after, "gateway_requests_total", provider="openai", status="200") == 12
-    pids = {path.stem.rpartition("_")[2] for path in Path(observed.metrics_dir).glob("counter_*.db")}
-    assert len(pids) == 2, f"both workers wrote counters: {pids}"
+    assert delta(before, after, "gateway_requests_total", provider="openai", status="200") == sent
 
 
 def test_metrics_need_the_admin_token(observed) -> None:
