@@ -123,3 +123,23 @@ def test_breaker_gauge_and_exposition() -> None:
     assert value("gateway_breaker_open", target="openai:config.targets[0]") == 0
     body, content_type = render()
     assert b"gateway_requests_total" in body and content_type.startswith("text/plain")
+
+
+def test_the_separate_metrics_server_checks_the_admin_token(monkeypatch, tmp_path) -> None:
+    from gateway.observability import metrics_server
+
+    config = tmp_path / "settings.toml"
+    config.write_text('GATEWAY_ADMIN_TOKEN = "adm-from-file"\n')
+    monkeypatch.setenv("GATEWAY_CONFIG_FILE", str(config))
+    monkeypatch.setattr(metrics_server, "TOKEN", metrics_server.admin_token())
+    seen = []
+
+    def call(path: str, **headers: str) -> bytes:
+        environ = {"PATH_INFO": path, "REQUEST_METHOD": "GET", **headers}
+        return b"".join(metrics_server.app(environ, lambda status, _headers: seen.append(status)))
+
+    assert call("/metrics") and seen[-1].startswith("401")
+    assert b"gateway_requests_total" in call("/metrics", HTTP_AUTHORIZATION="Bearer adm-from-file")
+    assert seen[-1].startswith("200")
+    call("/other")
+    assert seen[-1].startswith("404")
