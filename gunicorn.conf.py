@@ -1,7 +1,9 @@
 """gunicorn settings for the gateway: gevent workers, sized for long-lived streams.
 
 Imports nothing from the app and neither requests, urllib3 nor ssl, so the gevent worker
-can monkey-patch before they load (no MonkeyPatchWarning). Every value has an env override.
+can monkey-patch before they load (no MonkeyPatchWarning); only hooks that run in a worker after
+the app has loaded (``post_worker_init``, ``worker_exit``) reach into it. Every value has an env
+override. The observability hooks below are described in docs/observability.md.
 """
 
 import multiprocessing
