@@ -1,7 +1,9 @@
 """gunicorn settings for the gateway: gevent workers, sized for long-lived streams.
 
 Imports nothing from the app and neither requests, urllib3 nor ssl, so the gevent worker
-can monkey-patch before they load (no MonkeyPatchWarning). Every value has an env override.
+can monkey-patch before they load (no MonkeyPatchWarning); only hooks that run in a worker after
+the app has loaded (``post_worker_init``, ``worker_exit``) reach into it. Every value has an env
+override. The observability hooks below are described in docs/observability.md.
 """
 
 import multiprocessing
@@ -42,3 +44,93 @@ if os.environ.get("GATEWAY_ACCESSLOG_FORMAT"):
     access_log_format = os.environ["GATEWAY_ACCESSLOG_FORMAT"]
 errorlog = "-"
 loglevel = os.environ.get("GATEWAY_LOGLEVEL", "info")
+
+# -- observability (docs/observability.md) -----------------------------------------------------------
+# Prometheus multiprocess mode: every worker writes its values under one directory, made fresh for this
+# master unless PROMETHEUS_MULTIPROC_DIR names one (then it is emptied at start).
+_metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+_metrics_dir_made = not _metrics_dir
+if not _metrics_dir:
+    import tempfile
+
+    _metrics_dir = tempfile.mkdtemp(prefix="gateway-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
+_metrics_server = None
+
+
+def on_starting(server):
+    """Start with no values left from an earlier run in the metrics directory."""
+    import glob
+
+    os.makedirs(_metrics_dir, exist_ok=True)
+    for path in glob.glob(os.path.join(_metrics_dir, "*.db")):
+        os.remove(path)
+
+
+def when_ready(server):
+    """With GATEWAY_METRICS_BIND, serve /metrics on that address from a small process of its own."""
+    global _metrics_server
+    bind_to = os.environ.get("GATEWAY_METRICS_BIND")
+    if bind_to:
+        import subprocess
+        import sys
+
+        _metrics_server = subprocess.Popen([sys.executable, "-m", "gateway.observability.metrics_server", bind_to])
+
+
+def worker_exit(server, worker):
+    """Write this worker's last request records and metric updates before it goes."""
+    import sys
+
+    telemetry = sys.modules.get("gateway.observability.telemetry")
+    if telemetry is not None:
+        telemetry.flush_all()
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's live gauges (what prometheus_client's mark_process_dead does, without importing it)."""
+    import glob
+
+    for path in glob.glob(os.path.join(_metrics_dir, f"gauge_live*_{worker.pid}.db")):
+        os.remove(path)
+
+
+def on_exit(server):
+    """Stop the metrics process; remove the metrics directory made for this master."""
+    if _metrics_server is not None and _metrics_server.poll() is None:
+        _metrics_server.terminate()
+        _metrics_server.wait(5)
+    if _metrics_dir_made:
+        import shutil
+
+        shutil.rmtree(_metrics_dir, ignore_errors=True)
+
+
+# The request log (the `gateway.requests` logger): one JSON object per request (python-json-logger), or a
+# short text line, on stdout; GATEWAY_LOG_FORMAT=off leaves it unconfigured. Set in each worker after the
+# app loads (post-patch), leaving gunicorn's own loggers (and its access log switch) as they are.
+_log_format = os.environ.get("GATEWAY_LOG_FORMAT", "json").lower()
+
+
+def post_worker_init(worker):
+    """Give the `gateway.requests` logger its handler in this worker."""
+    if _log_format not in ("json", "text"):
+        return
+    import atexit
+    import logging
+    import sys
+
+    from gateway.observability.logs import BufferedStreamHandler, json_formatter
+
+    # Thread and process names are meaningless under gevent (and costly to look up per greenlet).
+    logging.logThreads = logging.logMultiprocessing = False
+    handler = BufferedStreamHandler(sys.stdout)
+    atexit.register(handler.flush_now)
+    if _log_format == "json":
+        handler.setFormatter(json_formatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    requests_log = logging.getLogger("gateway.requests")
+    requests_log.handlers[:] = [handler]
+    requests_log.setLevel(logging.INFO)
+    requests_log.propagate = False

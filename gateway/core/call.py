@@ -37,6 +37,8 @@ class Call:
     unmapped: list[str] = field(default_factory=list)
     #: A parsed multipart form (``gateway.web.upload_calls.Form``) for upload endpoints.
     form: Any = None
+    #: The request's observation (``gateway.observability.request.Observation``): attempts report to it; or None.
+    trace: Any = field(default=None, repr=False, compare=False)
 
     @property
     def unified_fn(self) -> str:

@@ -36,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "GATEWAY_MAX_UPLOAD_BYTES": 1024 * 1024 * 1024,
     "GATEWAY_IMAGE_FETCH_TIMEOUT": 10.0,
     "GATEWAY_API_KEYS": [],
+    "GATEWAY_ADMIN_TOKEN": "",
     "GATEWAY_REDIS_URL": "",
     "GATEWAY_REDIS_TIMEOUT": 0.5,
     "GATEWAY_REDIS_BACKOFF": 5.0,
@@ -55,6 +56,13 @@ DEFAULTS: dict[str, Any] = {
     "GATEWAY_CATALOG_RELOAD_INTERVAL": 1.0,
     "GATEWAY_LIMITS_FAIL": "open",
     "GATEWAY_LIMITS_DB": "",
+    "GATEWAY_METRICS": True,
+    "GATEWAY_METRICS_BIND": "",
+    "GATEWAY_RECORDS_MAX": 10_000,
+    "GATEWAY_RECORDS_DB": "",
+    "GATEWAY_LOG_BODIES": False,
+    "GATEWAY_LOG_BODY_MAX_CHARS": 2048,
+    "GATEWAY_OTEL_PROPAGATE": False,
 }
 
 
@@ -123,6 +131,7 @@ class Settings:
     max_upload_bytes: int = DEFAULTS["GATEWAY_MAX_UPLOAD_BYTES"]
     image_fetch_timeout: float = DEFAULTS["GATEWAY_IMAGE_FETCH_TIMEOUT"]
     api_keys: tuple[str, ...] = ()
+    admin_token: str = field(default="", repr=False)  # never in a log line
     redis_url: str = ""
     redis_timeout: float = DEFAULTS["GATEWAY_REDIS_TIMEOUT"]
     redis_backoff: float = DEFAULTS["GATEWAY_REDIS_BACKOFF"]
@@ -142,6 +151,13 @@ class Settings:
     catalog_reload_interval: float = DEFAULTS["GATEWAY_CATALOG_RELOAD_INTERVAL"]
     limits_fail: str = "open"
     limits_db: str = ""
+    metrics: bool = True
+    metrics_bind: str = ""
+    records_max: int = DEFAULTS["GATEWAY_RECORDS_MAX"]
+    records_db: str = ""
+    log_bodies: bool = False
+    log_body_max_chars: int = DEFAULTS["GATEWAY_LOG_BODY_MAX_CHARS"]
+    otel_propagate: bool = False
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any]) -> "Settings":
@@ -169,6 +185,7 @@ class Settings:
             max_upload_bytes=number("GATEWAY_MAX_UPLOAD_BYTES", int, 1),
             image_fetch_timeout=number("GATEWAY_IMAGE_FETCH_TIMEOUT", float, 0.001),
             api_keys=tuple(merged["GATEWAY_API_KEYS"] or ()),
+            admin_token=str(merged["GATEWAY_ADMIN_TOKEN"] or ""),
             redis_url=str(merged["GATEWAY_REDIS_URL"] or ""),
             redis_timeout=number("GATEWAY_REDIS_TIMEOUT", float, 0.001),
             redis_backoff=number("GATEWAY_REDIS_BACKOFF", float, 0),
@@ -188,6 +205,13 @@ class Settings:
             catalog_reload_interval=float(merged["GATEWAY_CATALOG_RELOAD_INTERVAL"]),
             limits_fail=_choice(merged, "GATEWAY_LIMITS_FAIL", ("open", "closed")),
             limits_db=str(merged["GATEWAY_LIMITS_DB"] or ""),
+            metrics=bool(merged["GATEWAY_METRICS"]),
+            metrics_bind=str(merged["GATEWAY_METRICS_BIND"] or ""),
+            records_max=number("GATEWAY_RECORDS_MAX", int, 0),
+            records_db=str(merged["GATEWAY_RECORDS_DB"] or ""),
+            log_bodies=bool(merged["GATEWAY_LOG_BODIES"]),
+            log_body_max_chars=number("GATEWAY_LOG_BODY_MAX_CHARS", int, 0),
+            otel_propagate=bool(merged["GATEWAY_OTEL_PROPAGATE"]),
         )
 
 

@@ -86,7 +86,10 @@ class LeafCaller:
         exchange = self.exchange(leaf)
         if isinstance(exchange, Result):
             return exchange
-        return run_with_retries(lambda: self._once(leaf, exchange), leaf.retry, self.backoff, sleep=self.sleep)
+        attempt = lambda: self._once(leaf, exchange)  # noqa: E731
+        if self.call.trace is not None:  # timed, counted and traced per try (gateway.observability)
+            attempt = self.call.trace.attempt(leaf, exchange, attempt)
+        return run_with_retries(attempt, leaf.retry, self.backoff, sleep=self.sleep)
 
     def exchange(self, leaf: Leaf) -> Exchange | Result:
         """Prepare the exchange for ``leaf`` (chosen from its registry entry), or the error that prevents it."""
@@ -150,6 +153,8 @@ class LeafCaller:
             )
         except UpstreamFailure as failure:
             return self.failure(leaf, failure, timeout)
+        if self.call.trace is not None:
+            self.call.trace.first_byte()
         try:
             return exchange.handle(response, timeout)
         except UpstreamFailure as failure:

@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from gateway.core.errors import BadRequest, GatewayError, ProviderError, Unauthorized
 from gateway.core.safelog import log_unexpected
+from gateway.observability import flask_hooks as observability
 from gateway.stores import redis_budget
 from gateway.web.render import error_response, json_response, trace_id
 from gateway.web.state import current_state, install_state
@@ -67,13 +68,17 @@ def _add_catch_all(state: BlueprintSetupState) -> None:
         state.add_url_rule("/<path:path>", "not_found", _catch_all, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 
 
+def _observe() -> None:
+    observability.begin(current_state())
+
+
 def _check_gateway_key() -> Response | None:
     """Require a gateway key (health checks exempt): a catalog key when the catalog has ``[keys]``
     (``gateway.catalog.keys``; the grant is kept in ``request.environ["gateway.grant"]``), else one of
     ``GATEWAY_API_KEYS`` in ``x-portkey-api-key`` when those are set."""
     state = current_state()
     keys = state.settings.api_keys
-    if (request.blueprint or "").endswith(".health"):
+    if (request.blueprint or "").endswith((".health", ".metrics")):
         return None
     if state.catalog is not None and state.catalog.requires_key:  # catalog keys (GATEWAY_API_KEYS still accepted)
         try:
@@ -106,6 +111,7 @@ def make_blueprint(name: str = "gateway") -> Blueprint:
         health,
         images,
         messages,
+        metrics,
         models,
         moderations,
         proxy,
@@ -129,6 +135,7 @@ def make_blueprint(name: str = "gateway") -> Blueprint:
         moderations,
         realtime,
         models,
+        metrics,
         proxy,
     )
     for child in (module.bp for module in children):
@@ -137,8 +144,10 @@ def make_blueprint(name: str = "gateway") -> Blueprint:
     parent.register_error_handler(ProviderError, error_response)
     parent.register_error_handler(HTTPException, _http_error)
     parent.register_error_handler(Exception, _unexpected)
+    parent.before_request(_observe)  # first: refused requests are recorded too
     parent.before_request(_check_gateway_key)
     parent.before_request(redis_budget.start_request)
+    parent.after_request(observability.after)
     parent.record(_add_catch_all)
     parent.record_once(_ensure_initialised)
     return parent

@@ -16,6 +16,7 @@ from gateway.core.call import Call
 from gateway.core.errors import GatewayError, ProviderError
 from gateway.core.options import new_trace_id
 from gateway.core.result import Result
+from gateway.observability.flask_hooks import watch
 from gateway.web.state import GatewayState, current_state
 from translators.formats import messages as messages_api
 
@@ -23,10 +24,14 @@ from translators.formats import messages as messages_api
 def dispatch(call: Call, state: GatewayState | None = None) -> Response:
     """Route ``call`` through its plan and render the answer."""
     state = state or current_state()
+    observation = watch(call)
     if state.catalog is not None:
         grant = request.environ.get("gateway.grant") if has_request_context() else None
-        return render(state.catalog.route(state, call, grant), call)
-    result = state.router(call).route(state.plans.plan(call.options))
+        result = state.catalog.route(state, call, grant)
+    else:
+        result = state.router(call).route(state.plans.plan(call.options))
+    if observation is not None:
+        result = observation.answered(result)
     return render(result, call)
 
 

@@ -26,6 +26,7 @@ from gateway.core.options import RequestOptions
 from gateway.core.plan import Plan
 from gateway.core.settings import DEFAULTS, Settings
 from gateway.guardrails.network_access import GatewayCheckIO
+from gateway.observability.telemetry import Telemetry
 from gateway.pipeline.caller import LeafCaller
 from gateway.pipeline.runner import LeafRunner
 from gateway.routing.breaker import MemoryBreakerStore, RedisBreakerStore
@@ -69,6 +70,9 @@ class GatewayState:
             from gateway.catalog.catalog import Catalog
 
             self.catalog = Catalog(settings, self.registry, self.redis)
+        self.telemetry = Telemetry(settings, self.registry, self.redis, self.breakers)
+        #: The request record store (``gateway.observability.store``), or None when records are off.
+        self.records: Any = self.telemetry.records
 
     def responses_store(self) -> Any:
         """The Responses state store: Redis when configured, else an SQLite file (opened on first use)."""
@@ -102,6 +106,7 @@ class GatewayState:
         self.client.close()
         if self.catalog is not None:
             self.catalog.close()
+        self.telemetry.close()
         if self._responses is not None:
             self._responses.close()
         if self.redis is not None:

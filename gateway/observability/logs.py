@@ -1,0 +1,125 @@
+"""Write each request record as one line on the ``gateway.requests`` logger.
+
+Only the standard ``logging`` module is used here: the gateway never configures logging itself
+(a host app keeps its own). Each log record carries the request record as its ``request``
+attribute and a short summary as its message. Under gunicorn, ``gunicorn.conf.py`` gives the
+logger a handler whose formatter follows ``GATEWAY_LOG_FORMAT``: ``json`` (``RequestJsonFormatter``,
+python-json-logger's orjson formatter with the request record's fields at the top level of the
+JSON object) or ``text`` (the summary line). Any other JSON formatter shows the record under
+``request``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import Any
+
+LOGGER = "gateway.requests"
+
+log = logging.getLogger(LOGGER)
+
+
+def summary(record: dict[str, Any]) -> str:
+    """The record in one short human line (the ``message`` of every request log line)."""
+    model = record.get("model_answered") or record.get("model_requested") or "-"
+    cost = record.get("cost_usd")
+    return (
+        f"{record['method']} {record['route']} {record['status']} provider={record.get('provider') or '-'}"
+        f" model={model} latency_ms={record['latency_ms']:.1f} cache={record.get('cache_status') or '-'}"
+        f" cost_usd={'-' if cost is None else f'{cost:.6f}'} trace_id={record['trace_id']}"
+    )
+
+
+def emit(record: dict[str, Any]) -> None:
+    """Log ``record`` at INFO (skipped cheaply when nothing listens).
+
+    The log record is made directly (``makeRecord`` then ``handle``, what ``Logger.info`` does) so
+    no time goes into finding the caller's source line, which would always be this function.
+    """
+    if log.isEnabledFor(logging.INFO):
+        line = log.makeRecord(LOGGER, logging.INFO, __file__, 0, Summary(record), (), None, "emit", {"request": record})
+        log.handle(line)
+
+
+class Summary:
+    """The log message: the record's summary line, made only if a formatter asks for it."""
+
+    __slots__ = ("record",)
+
+    def __init__(self, record: dict[str, Any]) -> None:
+        self.record = record
+
+    def __str__(self) -> str:
+        return summary(self.record)
+
+
+def json_formatter() -> logging.Formatter:
+    """The formatter ``gunicorn.conf.py`` installs for ``GATEWAY_LOG_FORMAT=json``."""
+    from pythonjsonlogger.orjson import OrjsonFormatter
+
+    class RequestJsonFormatter(OrjsonFormatter):
+        """python-json-logger's orjson formatter; a request record's fields go at the top level."""
+
+        def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict) -> None:
+            request = record.__dict__.get("request")
+            if not isinstance(request, dict):
+                super().add_fields(log_data, record, message_dict)
+                return
+            log_data["name"] = record.name
+            log_data["levelname"] = record.levelname
+            log_data["message"] = record.message
+            log_data.update(request)
+            if self.timestamp:
+                log_data["timestamp"] = _iso(record.created)
+
+    return RequestJsonFormatter("%(name)s %(levelname)s %(message)s", timestamp=True)
+
+
+class BufferedStreamHandler(logging.StreamHandler):
+    """A ``StreamHandler`` that flushes at most every ``interval`` seconds instead of after every line.
+
+    Request lines are many and small: one write per line costs more than formatting it. A background
+    thread (a greenlet under gevent) flushes whatever is buffered; warnings and errors flush at once.
+    """
+
+    def __init__(self, stream: Any = None, interval: float = 0.5) -> None:
+        super().__init__(stream)
+        self.interval = interval
+        self._pid = 0
+
+    def flush(self) -> None:
+        pass  # see _loop and emit
+
+    def emit(self, record: logging.LogRecord) -> None:
+        super().emit(record)
+        if record.levelno >= logging.WARNING:
+            self.flush_now()
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            threading.Thread(target=self._loop, name="gateway-log-flush", daemon=True).start()
+
+    def flush_now(self) -> None:
+        with self.lock:
+            if self.stream and hasattr(self.stream, "flush"):
+                self.stream.flush()
+
+    def close(self) -> None:
+        self.flush_now()
+        super().close()
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            try:
+                self.flush_now()
+            except (OSError, ValueError):
+                return
+
+
+def _iso(created: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(created, tz=UTC).isoformat()
