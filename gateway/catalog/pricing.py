@@ -4,14 +4,28 @@
 the model (the request then counts 0 USD against budgets and is reported as unpriced). ``provider``
 is a registry id (``openai``, ``azure-openai``, ``bedrock``, ...) and ``usage`` is normalised usage
 (``gateway.catalog.usage``) or a provider's own ``usage`` object.
+
+The table (and pydantic under it) costs a worker about 30 MB, so a worker never imports it: the
+prices of a model are read once by a child process (``gateway.catalog.price_rates``), kept in
+memory and in a small file every worker on the machine shares (keyed by the table's version), and
+an answer is then priced by arithmetic, tiers included (a tier's price applies to every token once
+the input passes its start, as in the table).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import math
+import os
+import subprocess
+import sys
+import tempfile
+import threading
 from functools import lru_cache
+from importlib import metadata
 from typing import Any
+
+import orjson
 
 from gateway.catalog.usage import normalise
 
@@ -34,64 +48,90 @@ _PROVIDER_IDS = {
 }
 
 
-@lru_cache(maxsize=1)
-def _library() -> Any:
-    import genai_prices  # loaded on first use: its price table takes a moment to import
+_RATES_DIR = os.path.join(tempfile.gettempdir(), "portkey-flask-gateway", "prices")
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_ASK_TIMEOUT = 60.0
+_lock = threading.Lock()
+_rates: dict[tuple[str | None, str], dict[str, Any] | None] = {}
+_RATES_CAP = 4096
 
-    return genai_prices
 
-
-def _calc(provider_id: str | None, model: str, tokens: dict[str, int]) -> float | None:
-    lib = _library()
-    usage = lib.Usage(
-        input_tokens=tokens["input_tokens"],
-        output_tokens=tokens["output_tokens"],
-        cache_read_tokens=tokens["cached_tokens"] or None,
-    )
+def _table_version() -> str:
     try:
-        return float(lib.calc_price(usage, model_ref=model, provider_id=provider_id).total_price)
-    except LookupError:
-        return None
+        return metadata.version("genai-prices")
+    except metadata.PackageNotFoundError:
+        return "none"
 
 
-def _base(price: Any) -> tuple[float, float]:
-    """A price per token below its first tier, and the token count where tiers start (inf: none)."""
+def _rates_file(provider_id: str | None, model: str) -> str:
+    name = hashlib.sha256(f"{_table_version()}\x1f{provider_id}\x1f{model}".encode()).hexdigest()
+    return os.path.join(_RATES_DIR, name + ".json")
+
+
+def _ask(provider_id: str | None, model: str) -> dict[str, Any] | None:
+    """Ask ``gateway.catalog.price_rates`` in a child process (the table stays out of this worker)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p)}
+    argv = [sys.executable, "-m", "gateway.catalog.price_rates", provider_id or "", model]
+    done = subprocess.run(argv, capture_output=True, timeout=_ASK_TIMEOUT, env=env, check=True)
+    return orjson.loads(done.stdout)
+
+
+def rates_of(provider_id: str | None, model: str) -> dict[str, Any] | None:
+    """The model's prices, kept in memory and in a file every worker on the machine shares."""
+    key = (provider_id, model)
+    with _lock:
+        if key in _rates:
+            return _rates[key]
+    path = _rates_file(provider_id, model)
+    try:
+        with open(path, "rb") as fh:
+            found = orjson.loads(fh.read())
+    except (OSError, orjson.JSONDecodeError):
+        try:
+            found = _ask(provider_id, model)
+        except (OSError, subprocess.SubprocessError, orjson.JSONDecodeError) as exc:
+            log.warning("price table unavailable for %s (%s); counted as unpriced", model, exc.__class__.__name__)
+            found = None
+        else:
+            _keep(path, found)
+    with _lock:
+        if len(_rates) >= _RATES_CAP:
+            _rates.clear()
+        _rates[key] = found
+    return found
+
+
+def _keep(path: str, found: dict[str, Any] | None) -> None:
+    try:
+        os.makedirs(_RATES_DIR, exist_ok=True)
+        temporary = f"{path}.{os.getpid()}.tmp"
+        with open(temporary, "wb") as fh:
+            fh.write(orjson.dumps(found))
+        os.replace(temporary, path)
+    except OSError:
+        pass  # the memory copy serves this worker; another one asks again
+
+
+def _per_token(price: list[Any] | None, total_input: int) -> float | None:
+    """USD per token: the base price, or the highest tier that total input tokens pass (cliff tiers)."""
     if price is None:
-        return 0.0, math.inf
-    tiers = getattr(price, "tiers", None)
-    if tiers is None:
-        return float(price) / 1e6, math.inf
-    return float(price.base) / 1e6, float(min(tier.start for tier in tiers)) if tiers else math.inf
-
-
-@lru_cache(maxsize=4096)
-def _rates(provider_id: str | None, model: str) -> tuple[float, float, float, float] | None:
-    """Per-token input, cache-read and output prices and the tier floor, or None when the model is unknown.
-
-    Looked up once per model: the price table's search costs far more than the arithmetic.
-    """
-    lib = _library()
-    try:
-        found = lib.calc_price(lib.Usage(input_tokens=0, output_tokens=0), model_ref=model, provider_id=provider_id)
-    except LookupError:
         return None
-    price = found.model_price
-    (inp, f1), (cached, f2), (out, f3) = (
-        _base(getattr(price, name, None)) for name in ("input_mtok", "cache_read_mtok", "output_mtok")
-    )
-    if getattr(price, "cache_read_mtok", None) is None:
-        cached = inp  # no cache price: cache reads cost what input costs
-    return inp, cached, out, min(f1, f2, f3)
+    rate = price[0]
+    for start, tier_price in reversed(price[1]):
+        if total_input > start:
+            rate = tier_price
+            break
+    return rate / 1e6
 
 
-def _fast(rates: tuple[float, float, float, float], tokens: dict[str, int]) -> float | None:
-    """The cost by the base prices, when no token count reaches a tier (else None: ask the table)."""
-    inp, cached, out, floor = rates
-    n_in, n_out, n_cached = tokens["input_tokens"], tokens["output_tokens"], tokens["cached_tokens"]
-    if max(n_in, n_out) >= floor:
-        return None
-    n_cached = min(n_cached, n_in)
-    return (n_in - n_cached) * inp + n_cached * cached + n_out * out
+def price_usage(prices: dict[str, Any], tokens: dict[str, int]) -> float:
+    """The USD cost of normalised token counts at ``prices`` (``price_rates`` output)."""
+    n_in, n_out = tokens["input_tokens"], tokens["output_tokens"]
+    n_cached = min(tokens["cached_tokens"], n_in)
+    rate_in = _per_token(prices.get("input"), n_in) or 0.0
+    rate_cached = _per_token(prices.get("cache_read"), n_in)
+    rate_out = _per_token(prices.get("output"), n_in) or 0.0
+    return (n_in - n_cached) * rate_in + n_cached * (rate_in if rate_cached is None else rate_cached) + n_out * rate_out
 
 
 def cost_usd(provider: str, model: str, usage: dict[str, Any]) -> float | None:
@@ -101,18 +141,11 @@ def cost_usd(provider: str, model: str, usage: dict[str, Any]) -> float | None:
         tokens = {key: int(usage.get(key) or 0) for key in ("input_tokens", "output_tokens", "cached_tokens")}
     if not model:
         return None
-    provider_id = _PROVIDER_IDS.get(provider, provider)
-    try:
-        for candidate in (provider_id, None):  # the provider's own price, else the model's wherever it is sold
-            rates = _rates(candidate, model)
-            if rates is not None:
-                fast = _fast(rates, tokens)
-                return fast if fast is not None else _calc(candidate, model, tokens)
-    except Exception:  # a broken price table must never fail a request
-        log.warning("pricing failed for %s %s", provider, model, exc_info=True)
+    prices = rates_of(_PROVIDER_IDS.get(provider, provider), model)
+    if prices is None:
+        _unpriced(provider, model)
         return None
-    _unpriced(provider, model)
-    return None
+    return price_usage(prices, tokens)
 
 
 @lru_cache(maxsize=1024)
