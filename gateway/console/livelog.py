@@ -54,8 +54,8 @@ def _reader(store: Any, out: queue.Queue, stop: threading.Event) -> None:
 def stream(store: Any, client_id: str, heartbeat: float | None = None) -> Iterator[bytes]:
     """Yield the SSE byte stream for one client."""
     beat = HEARTBEAT if heartbeat is None else heartbeat
-    yield event("connected", client_id)
     if store is None:
+        yield event("connected", client_id)
         while True:
             time.sleep(beat)
             yield event("heartbeat", "pulse")
@@ -64,6 +64,7 @@ def stream(store: Any, client_id: str, heartbeat: float | None = None) -> Iterat
     reader = threading.Thread(target=_reader, args=(store, records, stop), name="console-live-log", daemon=True)
     reader.start()
     try:
+        yield event("connected", client_id)
         next_beat = time.monotonic() + beat
         while True:
             wait = next_beat - time.monotonic()
