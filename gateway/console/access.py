@@ -23,7 +23,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from gateway.failopen import ThrottledWarning
+from gateway.core.failopen import ThrottledWarning
 
 log = logging.getLogger("gateway.console")
 

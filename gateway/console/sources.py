@@ -13,6 +13,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from gateway.console import stats
+from gateway.core.errors import GatewayError
+from gateway.routing.config_schema import parse_config
 
 #: Most records read to draw the last hour's charts.
 SERIES_RECORD_CAP = 10_000
@@ -162,14 +164,6 @@ def health(state: Any) -> dict[str, Any]:
     }
 
 
-def _config_parser() -> Any:
-    try:
-        from gateway.routing.config_schema import parse_config
-    except ImportError:  # the flat layout, before the architecture move
-        from gateway.configschema import parse_config
-    return parse_config
-
-
 def _walk_providers(node: Any, path: tuple[str, ...]) -> Iterator[tuple[str, str]]:
     if not isinstance(node, Mapping):
         return
@@ -182,10 +176,8 @@ def _walk_providers(node: Any, path: tuple[str, ...]) -> Iterator[tuple[str, str
 
 def validate_config(state: Any, text: str) -> dict[str, Any]:
     """Validate ``x-portkey-config`` text with the gateway's own schema; problems carry their paths."""
-    from gateway.errors import GatewayError
-
     try:
-        config = _config_parser()(text)
+        config = parse_config(text)
     except GatewayError as exc:
         problems = stats.config_problems(exc.errors) if exc.errors else [{"path": "", "message": exc.message}]
         return {"valid": False, "message": exc.message, "errors": problems, "warnings": []}

@@ -29,7 +29,7 @@ from gateway.console.access import (
     MemoryThrottle,
     RedisThrottle,
 )
-from gateway.state import current_state
+from gateway.web.state import current_state
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"

@@ -180,3 +180,16 @@ def test_under_a_mount_prefix(tmp_path):
     assert 'content="/llm/log/stream"' in console
     assert client.get("/llm/public/api/session").status_code == 200
     assert client.get("/llm/public/static/console.js").status_code == 200
+
+
+def test_gateway_keys_do_not_lock_the_admin_out_of_the_console():
+    app = console_app(GATEWAY_API_KEYS=["gw-key-1"])
+    client = app.test_client()
+    assert client.get("/public/").status_code == 200
+    assert client.get("/public/api/session", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    assert client.get("/public/api/session").status_code == 401  # but the console's own check still applies
+    assert client.post("/v1/chat/completions", json={}).status_code == 401  # and /v1 still needs a gateway key
+
+
+def test_the_admin_token_stays_out_of_the_settings_repr(app):
+    assert TOKEN not in repr(app.extensions["gateway"].settings)
