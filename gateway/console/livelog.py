@@ -13,6 +13,7 @@ import logging
 import queue
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +28,9 @@ HEARTBEAT = 10.0
 SUBSCRIBE_TIMEOUT = 5.0
 #: Records kept for a slow client before the oldest are dropped.
 BACKLOG = 1000
+#: How far back (seconds, by request start) and how many records the reader looks when it reopens.
+BACKFILL_SECONDS = 900.0
+BACKFILL_LIMIT = 200
 
 
 def event(name: str, data: str) -> bytes:
@@ -34,21 +38,62 @@ def event(name: str, data: str) -> bytes:
     return f"event: {name}\ndata: {data}\n\n".encode()
 
 
+class _Seen:
+    """The ids already sent (bounded), so a record reaches a client once."""
+
+    def __init__(self, capacity: int = 5000) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._capacity = capacity
+
+    def add(self, record_id: Any) -> bool:
+        """Remember ``record_id``; return whether it is new."""
+        if not isinstance(record_id, str):
+            return True
+        if record_id in self._ids:
+            return False
+        self._ids[record_id] = None
+        if len(self._ids) > self._capacity:
+            self._ids.popitem(last=False)
+        return True
+
+
+def _recent(store: Any) -> list[dict[str, Any]]:
+    return list(store.query({"since": time.time() - BACKFILL_SECONDS}, limit=BACKFILL_LIMIT, before=None))
+
+
 def _reader(store: Any, out: queue.Queue, stop: threading.Event) -> None:
+    """Feed ``out`` until ``stop``: one subscription after another, with the gap between two filled.
+
+    A subscription ends after ``SUBSCRIBE_TIMEOUT`` quiet seconds; a record added while the next one
+    is being opened would be missed, so after opening it the reader also reads the latest records
+    and passes on those it has not sent yet. Records the page already had when the stream opened
+    are only remembered, not sent.
+    """
+    seen = _Seen()
+    first = True
     while not stop.is_set():
         try:
-            for record in store.subscribe(SUBSCRIBE_TIMEOUT):
+            subscription = store.subscribe(SUBSCRIBE_TIMEOUT)  # opened first: it starts from "now"
+            backlog = _recent(store)
+            for record in reversed(backlog):  # oldest first
+                if seen.add(record.get("id")) and not first:
+                    _put(out, record)
+            first = False
+            for record in subscription:
                 if stop.is_set():
                     return
-                if record is None:
-                    continue
-                try:
-                    out.put_nowait(record)
-                except queue.Full:
-                    log.warning("console live log: a slow client dropped a record")
+                if record is not None and seen.add(record.get("id")):
+                    _put(out, record)
         except Exception:
             log.exception("console live log: the record store's subscription failed")
             stop.wait(1.0)
+
+
+def _put(out: queue.Queue, record: dict[str, Any]) -> None:
+    try:
+        out.put_nowait(record)
+    except queue.Full:
+        log.warning("console live log: a slow client dropped a record")
 
 
 def stream(store: Any, client_id: str, heartbeat: float | None = None) -> Iterator[bytes]:

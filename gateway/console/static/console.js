@@ -24,7 +24,11 @@ function route() {
 function live() {
   const badge = $("#live");
   const source = new EventSource(STREAM, { withCredentials: true });
-  source.addEventListener("connected", () => { badge.className = "live on"; badge.title = "Live: connected"; });
+  source.addEventListener("connected", () => {
+    badge.className = "live on";
+    badge.title = "Live: connected";
+    logs.catchUp();
+  });
   source.addEventListener("log", (event) => {
     let record;
     try { record = JSON.parse(event.data); } catch { return; }
@@ -35,7 +39,7 @@ function live() {
 }
 
 window.addEventListener("hashchange", route);
-logs.init();
+await logs.init();
 playground.init();
 route();
 live();

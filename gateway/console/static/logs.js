@@ -82,13 +82,30 @@ async function load(reset) {
     if (page.available === false) note("No request record store is configured, so there is nothing to show yet.");
     else note("");
     const body = $("#log-rows");
-    for (const record of page.records) body.append(row(record, false));
-    shown += page.records.length;
+    const fresh = page.records.filter((r) => !body.querySelector(`tr[data-id="${CSS.escape(r.id)}"]`));
+    for (const record of fresh) body.append(row(record, false));
+    shown += fresh.length;
     cursor = page.next;
     $("#older").hidden = !cursor;
     count();
   } catch (err) {
     note(`Could not load requests: ${err.message}`);
+  }
+}
+
+// After the live stream (re)connects: add what arrived while it was not listening.
+export async function catchUp() {
+  const body = $("#log-rows");
+  const top = body.firstElementChild ? body.firstElementChild.dataset.id : null;
+  if (!top) {
+    await load(true);
+    return;
+  }
+  try {
+    const page = await get("records", { ...filters, limit: PAGE });
+    for (const record of page.records.filter((r) => r.id > top).reverse()) onLive(record);
+  } catch {
+    // the next live record or a reload brings the table up to date
   }
 }
 
@@ -196,5 +213,5 @@ export function init() {
   $("#older").addEventListener("click", () => load(false));
   $("#detail-close").addEventListener("click", () => { $("#detail").hidden = true; });
   document.addEventListener("keydown", (event) => { if (event.key === "Escape") $("#detail").hidden = true; });
-  load(true);
+  return load(true);
 }

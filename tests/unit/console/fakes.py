@@ -91,10 +91,13 @@ class FakeRecords:
         return next((r for r in self.records if r["id"] == record_id), None)
 
     def subscribe(self, timeout: float):
-        """Yield new records; stop after ``timeout`` seconds without one."""
+        """Yield records added after this call; stop after ``timeout`` seconds without one."""
         inbox: queue.Queue = queue.Queue()
-        with self._lock:
+        with self._lock:  # registered now, as the real stores take their position when called
             self._subscribers.append(inbox)
+        return self._follow(inbox, timeout)
+
+    def _follow(self, inbox: queue.Queue, timeout: float):
         try:
             while True:
                 try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 from gateway.console import livelog
 from tests.unit.console.fakes import make_record, wait_for
@@ -65,3 +66,28 @@ def test_the_default_heartbeat_is_ten_seconds():
 
 def test_stream_needs_auth(client):
     assert client.get("/log/stream").status_code == 401
+
+
+def test_a_record_added_between_two_subscriptions_is_not_lost(client, records, admin, monkeypatch):
+    monkeypatch.setattr(livelog, "HEARTBEAT", 5.0)
+    monkeypatch.setattr(livelog, "SUBSCRIBE_TIMEOUT", 0.1)
+    records.add(make_record(1, time=time.time() - 5))  # already on the page: remembered, not sent
+    opened = []
+    real_subscribe = records.subscribe
+
+    def subscribe(timeout):
+        opened.append(timeout)
+        if len(opened) == 3:  # lands while the reader reopens, where no subscription sees it
+            records.records.append(make_record(2, time=time.time() - 1))
+        return real_subscribe(timeout)
+
+    monkeypatch.setattr(records, "subscribe", subscribe)
+    response = client.get("/log/stream", headers=admin, buffered=False)
+    reader = EventReader(response)
+    assert reader.next()[0] == "connected"
+    name, data = reader.next()
+    assert name == "log" and json.loads(data)["trace_id"] == "trace-0002"
+    threading.Timer(0.05, records.add, [make_record(3, time=time.time())]).start()
+    name, data = reader.next()
+    assert name == "log" and json.loads(data)["trace_id"] == "trace-0003"  # each record once, trace-0001 never
+    response.close()
