@@ -79,10 +79,12 @@ def catalog_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def console_gateway(gateway_factory, catalog_file: Path) -> Server:
-    """One gateway (one gevent worker) with the console, the catalog and request records on."""
+    """One gateway (one gevent worker) with the console, the catalog and request records (its own file) on."""
     return gateway_factory(
         GATEWAY_ADMIN_TOKEN=ADMIN_TOKEN,
         GATEWAY_CATALOG_FILE=str(catalog_file),
+        GATEWAY_RECORDS_DB=str(catalog_file.with_name("records.sqlite3")),
+        GATEWAY_LIMITS_DB=str(catalog_file.with_name("limits.sqlite3")),
         CONSOLE_TEST_PROVIDER_KEY=PROVIDER_KEY,
         GATEWAY_STREAM_IDLE_TIMEOUT="5",
     )

@@ -108,6 +108,9 @@ class FakeRecords:
             with self._lock:
                 self._subscribers.remove(inbox)
 
+    def close(self) -> None:
+        pass
+
     def subscribers(self) -> int:
         return len(self._subscribers)
 
@@ -130,6 +133,9 @@ class FakeCatalog:
 
     def providers(self) -> list[dict[str, Any]]:
         return [dict(entry) for entry in self.entries]
+
+    def close(self) -> None:
+        pass
 
     def usage(self) -> list[dict[str, Any]]:
         return [
