@@ -14,6 +14,7 @@ from typing import Any
 
 from gateway.console import stats
 from gateway.core.errors import GatewayError
+from gateway.routing.breaker import target_key
 from gateway.routing.config_schema import parse_config
 
 #: Most records read to draw the last hour's charts.
@@ -113,20 +114,37 @@ def _last_error(state: Any, slug: str) -> dict[str, Any] | None:
     return {key: shown.get(key) for key in ("id", "time", "status", "error", "error_origin", "trace_id")}
 
 
+def _catalog_breaker_key(state: Any, catalog: Any, slug: Any) -> str | None:
+    """The breaker key the router uses for a plain ``@slug`` target (no model override, no client options).
+
+    Read from the catalog's entry (provider, host, credential, options) the way
+    ``routing.router`` builds it; the credential only goes into the hash.
+    """
+    providers = getattr(getattr(catalog, "data", None), "providers", None)
+    entry = providers.get(slug) if isinstance(providers, Mapping) else None
+    if entry is None or not isinstance(getattr(entry, "provider", None), str):
+        return None
+    spec = (getattr(state, "registry", None) or {}).get(entry.provider)
+    host = getattr(entry, "custom_host", None) or getattr(spec, "base_url", "")
+    options = getattr(entry, "options", None) or {}
+    extra = {k: v for k, v in options.items() if isinstance(v, (str, int, float, bool))}
+    return target_key(entry.provider, host, getattr(entry, "api_key", None), extra)
+
+
 def _breaker(catalog: Any, state: Any, item: Mapping[str, Any]) -> str:
-    """The circuit state of a catalog provider, as far as the catalog can tell it."""
+    """The circuit state of a catalog provider: ``closed``, ``open`` or ``unknown``."""
     if "breaker" in item:
         return str(item["breaker"])
-    ask = getattr(catalog, "breaker_state", None)
-    if callable(ask):
-        try:
+    try:
+        ask = getattr(catalog, "breaker_state", None)
+        if callable(ask):
             return str(ask(item.get("slug")))
-        except Exception:  # noqa: BLE001 - health must answer even if one probe fails
-            return "unknown"
-    key = item.get("breaker_key")
-    breakers = getattr(state, "breakers", None)
-    if key and breakers is not None and hasattr(breakers, "is_open"):
-        return "open" if breakers.is_open(key) else "closed"
+        key = item.get("breaker_key") or _catalog_breaker_key(state, catalog, item.get("slug"))
+        breakers = getattr(state, "breakers", None)
+        if key and breakers is not None and hasattr(breakers, "is_open"):
+            return "open" if breakers.is_open(key) else "closed"
+    except Exception:  # noqa: BLE001 - health must answer even if one probe fails
+        return "unknown"
     return "unknown"
 
 

@@ -30,7 +30,8 @@ export async function refresh() {
         h("td", { text: `@${p.slug}` }),
         h("td", { text: p.provider || "" }),
         h("td", { text: p.models ? String(p.models) : "any" }),
-        h("td", {}, h("span", { class: `breaker ${p.breaker}`, text: p.breaker })),
+        h("td", {}, h("span", { class: `breaker ${p.breaker}`, text: p.breaker,
+          title: data.redis.configured ? "shared by every worker (Redis)" : "as this worker sees it (no Redis)" })),
         h("td", {}, err ? [h("span", { class: `badge ${statusClass(err.status)}`, text: err.status }), " ", fmtTime(err.time, true), " ",
           h("span", { class: "muted", text: err.error || "" })] : h("span", { class: "muted", text: "none" })),
       ));

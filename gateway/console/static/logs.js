@@ -131,9 +131,16 @@ function kv(pairs) {
 }
 
 function fallbackPath(record) {
-  const targets = record.targets && record.targets.length ? record.targets
-    : [{ index: record.last_used_option_index || "config", provider: record.provider, status: record.status, retries: record.retries || 0, latency_ms: record.latency_ms }];
   const path = h("div", { class: "path", id: "fallback-path" });
+  if (!record.targets || !record.targets.length) {
+    // Nothing was sent upstream: the gateway answered itself (a bad request, a limit, an open circuit).
+    path.append(h("div", { class: `node ${record.status < 400 ? "ok" : "fail"}`, dataset: { index: "gateway" } },
+      h("div", { class: "idx", text: "gateway" }),
+      h("div", { class: "prov", text: record.cache_status && record.cache_status.includes("HIT") ? "answered from the cache" : "no provider called" }),
+      h("div", {}, h("span", { class: `badge ${statusClass(record.status)}`, text: record.status }))));
+    return path;
+  }
+  const targets = record.targets;
   targets.forEach((target, i) => {
     if (i) path.append(h("span", { class: "arrow", text: "→", "aria-hidden": "true" }));
     const status = target.status;

@@ -137,7 +137,8 @@ async function send(event) {
   try {
     const response = await fetch(req.url, { method: "POST", headers: req.headers, body: JSON.stringify(req.body), signal: busy.signal, credentials: "omit" });
     showHeaders(response);
-    const provider = response.headers.get("x-portkey-provider") || "";
+    const slug = response.headers.get("x-portkey-catalog-provider");
+    const provider = `${response.headers.get("x-portkey-provider") || ""}${slug ? ` (@${slug})` : ""}`;
     if (!response.ok) {
       out.classList.add("failed");
       out.textContent = errorText(await response.text());

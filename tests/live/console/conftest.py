@@ -47,7 +47,7 @@ budget_usd = 5.0
 [keys.{key_name}]
 key_sha256 = "{key_hash}"
 [keys.{key_name}.limits]
-requests_per_minute = 10
+requests_per_minute = 200
 """
 
 

@@ -246,6 +246,7 @@ def test_health_shows_redis_and_catalog_providers(page, console_gateway, needs_c
     provider = page.locator(f'#health-rows tr[data-slug="{SLUG}"]')
     provider.wait_for()
     assert "openai" in provider.inner_text()
+    assert provider.locator(".breaker").inner_text() in ("closed", "open")
     assert PROVIDER_KEY not in page.locator("body").inner_text()
 
 

@@ -255,3 +255,23 @@ def test_static_files_are_packaged_and_served(client):
         answer = client.get(f"/public/static/{name}")
         assert answer.status_code == 200 and kind in answer.headers["Content-Type"], name
     assert client.get("/public/static/../views.py").status_code == 404
+
+
+def test_health_reads_the_breaker_the_router_keeps_for_a_catalog_provider(app, client, catalog, admin):
+    from types import SimpleNamespace
+
+    from gateway.routing.breaker import BreakerConfig, target_key
+
+    state = app.extensions["gateway"]
+    entry = SimpleNamespace(
+        provider="openai", custom_host="http://127.0.0.1:9/v1", api_key="sk-catalog-secret-0123456789", options={}
+    )
+    catalog.data = SimpleNamespace(providers={"openai-prod": entry})
+    before = client.get("/public/api/health", headers=admin).get_json()["providers"]
+    assert [p["breaker"] for p in before] == ["closed", "unknown"]
+    key = target_key("openai", "http://127.0.0.1:9/v1", "sk-catalog-secret-0123456789", {})
+    for _ in range(2):
+        state.breakers.record(key, BreakerConfig(failure_threshold=2, cooldown=60), failed=True)
+    answer = client.get("/public/api/health", headers=admin)
+    assert [p["breaker"] for p in answer.get_json()["providers"]] == ["open", "unknown"]
+    assert "sk-catalog-secret" not in answer.get_data(as_text=True)
