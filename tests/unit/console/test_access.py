@@ -194,3 +194,20 @@ def test_gateway_keys_do_not_lock_the_admin_out_of_the_console():
 
 def test_the_admin_token_stays_out_of_the_settings_repr(app):
     assert TOKEN not in repr(app.extensions["gateway"].settings)
+
+
+def test_catalog_gateway_keys_do_not_lock_the_admin_out_either():
+    from gateway.core.errors import Unauthorized
+
+    app = console_app()
+    catalog = app.extensions["gateway"].catalog
+    catalog.requires_key = True  # a catalog with [keys]: every /v1 request needs one of them
+
+    def authenticate(headers):
+        raise Unauthorized("A valid gateway key is required", code="invalid_api_key")
+
+    catalog.authenticate = authenticate
+    client = app.test_client()
+    assert client.get("/public/").status_code == 200
+    assert client.get("/public/api/health", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    assert client.get("/log/stream", headers={"Authorization": "Bearer wrong"}).status_code == 401
