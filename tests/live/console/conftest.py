@@ -43,11 +43,13 @@ models = ["gpt-4o-mini", "gpt-test"]
 [providers.{slug}.limits]
 requests_per_minute = 10
 budget_usd = 5.0
+budget_tokens = 1000
 
 [keys.{key_name}]
 key_sha256 = "{key_hash}"
 [keys.{key_name}.limits]
 requests_per_minute = 200
+budget_tokens = 5000
 """
 
 

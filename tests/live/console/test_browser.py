@@ -140,17 +140,19 @@ def _bar_width(tab, kind: str, name: str, limit: str) -> float:
 
 
 def test_usage_bars_move_after_catalog_requests(page, console_gateway, needs_catalog):
+    # Token budgets run for the whole period, so the bars cannot fall back at a minute boundary.
     log_in(page, console_gateway, "usage")
-    before_provider = _bar_width(page, "providers", SLUG, "requests_per_minute")
-    before_key = _bar_width(page, "keys", KEY_NAME, "requests_per_minute")
+    before_provider = _bar_width(page, "providers", SLUG, "budget_tokens")
+    before_key = _bar_width(page, "keys", KEY_NAME, "budget_tokens")
     for _ in range(2):
         assert catalog_chat(console_gateway, trace()).status_code == 200
     page.wait_for_function(
         "([sel, before]) => parseFloat(document.querySelector(sel).style.width) > before",
-        arg=[_bar("providers", SLUG, "requests_per_minute"), before_provider],
+        arg=[_bar("providers", SLUG, "budget_tokens"), before_provider],
         timeout=15_000,
     )
-    assert _bar_width(page, "keys", KEY_NAME, "requests_per_minute") > before_key
+    assert _bar_width(page, "keys", KEY_NAME, "budget_tokens") > before_key
+    assert page.locator(f'#usage-providers .entity[data-name="{SLUG}"] .bar[data-limit="requests_per_minute"]').count()
     assert page.locator("#chart-rps svg path").count() >= 1
 
 
