@@ -73,12 +73,13 @@ def _observe() -> None:
 
 
 def _check_gateway_key() -> Response | None:
-    """Require a gateway key (health checks exempt): a catalog key when the catalog has ``[keys]``
-    (``gateway.catalog.keys``; the grant is kept in ``request.environ["gateway.grant"]``), else one of
-    ``GATEWAY_API_KEYS`` in ``x-portkey-api-key`` when those are set."""
+    """Require a gateway key: a catalog key when the catalog has ``[keys]`` (``gateway.catalog.keys``;
+    the grant is kept in ``request.environ["gateway.grant"]``), else one of ``GATEWAY_API_KEYS`` in
+    ``x-portkey-api-key`` when those are set. Health checks and metrics are exempt, and so is the
+    console, which has its own admin token."""
     state = current_state()
     keys = state.settings.api_keys
-    if (request.blueprint or "").endswith((".health", ".metrics")):
+    if (request.blueprint or "").endswith((".health", ".metrics", ".console")):
         return None
     if state.catalog is not None and state.catalog.requires_key:  # catalog keys (GATEWAY_API_KEYS still accepted)
         try:
@@ -118,6 +119,7 @@ def make_blueprint(name: str = "gateway") -> Blueprint:
         realtime,
         responses,
     )
+    from gateway.console import views as console
 
     parent = Blueprint(name, __name__)
     children = (
@@ -137,6 +139,7 @@ def make_blueprint(name: str = "gateway") -> Blueprint:
         models,
         metrics,
         proxy,
+        console,
     )
     for child in (module.bp for module in children):
         parent.register_blueprint(child)

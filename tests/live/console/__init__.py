@@ -1,0 +1,1 @@
+"""Console tests in a real browser (headless Chromium driven by Playwright)."""
