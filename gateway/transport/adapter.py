@@ -475,6 +475,10 @@ class FastAdapter(HTTPAdapter):
             infos = socket.getaddrinfo(origin.host, origin.port, 0, socket.SOCK_STREAM)
         except OSError as exc:
             raise ConnectError(f"cannot resolve {origin.host}: {exc.strerror or exc}") from exc
+        if origin.guard:  # check every address before connecting, then connect only to checked ones
+            infos = [info for info in infos if self._allowed(info[4][0])]
+            if not infos:
+                raise BlockedAddress(f"custom host {origin.host} resolves only to non-public addresses")
         last: OSError | None = None
         for family, kind, proto, _, address in infos:
             sock = socket.socket(family, kind, proto)
@@ -506,6 +510,10 @@ class FastAdapter(HTTPAdapter):
             sock.close()
             raise
         return sock
+
+    def _allowed(self, address: str) -> bool:
+        peer = ipaddress.ip_address(address.split("%", 1)[0])
+        return is_public_address(peer) or self._trusted.trusts_ip(peer)
 
     def _tls_context(self) -> ssl.SSLContext:
         if self._tls is None:

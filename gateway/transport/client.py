@@ -327,6 +327,9 @@ def _failure(exc: BaseException, connect: float, read: float) -> BaseException:
         return UpstreamFailure("connect", str(cause))
     if isinstance(cause, ResponseCut):
         return UpstreamFailure("read", str(cause))
+    # urllib3 2's NewConnectionError subclasses ConnectTimeoutError: a refused connection is no timeout
+    if isinstance(cause, urllib3.exceptions.NewConnectionError) and not isinstance(cause.__cause__, TimeoutError):
+        return UpstreamFailure("connect", _describe(cause))
     if isinstance(cause, urllib3.exceptions.ConnectTimeoutError) or isinstance(exc, requests.exceptions.ConnectTimeout):
         return UpstreamFailure("connect", f"connect timeout after {connect:g}s")
     if isinstance(cause, (urllib3.exceptions.ReadTimeoutError, TimeoutError)) or isinstance(

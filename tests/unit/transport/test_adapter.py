@@ -113,3 +113,45 @@ def test_response_headers_keep_repeated_fields() -> None:
     assert h["content-type"] == "x" and "Content-Type" in h
     assert h.items() == [("Set-Cookie", "a=1"), ("Content-Type", "x"), ("set-cookie", "b=2")]
     assert h.getlist("set-cookie") == ["a=1", "b=2"]
+
+
+def test_a_name_resolving_to_a_private_address_is_refused_before_any_connect(monkeypatch) -> None:
+    """Resolve, check, then connect to the checked address: no TCP connection to an internal port is made."""
+    import socket
+
+    from gateway.transport.adapter import BlockedAddress, Origin
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    real = socket.getaddrinfo
+
+    def resolve(host, *args, **kwargs):
+        if host == "internal.example":  # a public-looking name answering with a loopback address
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    adapter = FastAdapter(TrustedHosts([]))
+    with pytest.raises(BlockedAddress):
+        adapter._connect(Origin(False, "internal.example", port, True, 4), 1.0, 1.0)
+    with pytest.raises(BlockingIOError):
+        listener.accept()  # nothing ever connected
+    listener.close()
+
+
+def test_a_refused_connection_is_not_reported_as_a_timeout() -> None:
+    import socket
+
+    from gateway.transport.client import _failure
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing listens there
+    try:
+        requests.get(f"http://127.0.0.1:{port}/", timeout=2)
+    except requests.RequestException as exc:
+        failure = _failure(exc, 3.05, 600)
+    assert failure.kind == "connect" and "timeout" not in failure.detail.lower()
