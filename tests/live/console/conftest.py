@@ -62,9 +62,9 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -r requirements-dev.txt")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("needs Debian's chromium (apt-get install chromium; .ci/run installs it)")
+    from playwright import sync_api  # requirements-dev.txt
+
+    assert os.path.exists(CHROMIUM), "the console's browser tests need Debian's chromium (apt-get install chromium)"
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
@@ -111,14 +111,12 @@ def has_catalog(console_gateway: Server) -> bool:
 
 @pytest.fixture
 def needs_records(has_records: bool) -> None:
-    if not has_records:
-        pytest.skip("this tree has no request-record store (state.records) yet")
+    assert has_records, "the console gateway has no request-record store"
 
 
 @pytest.fixture
 def needs_catalog(has_catalog: bool) -> None:
-    if not has_catalog:
-        pytest.skip("this tree has no model catalog (state.catalog) yet")
+    assert has_catalog, "the console gateway has no model catalog"
 
 
 def _artifact_name(nodeid: str) -> str:
