@@ -45,6 +45,7 @@ class SQLiteRecordStore:
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=5.0)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA cache_size=-512")  # KiB: the store is written in batches and read by the console only
             db.execute(
                 "CREATE TABLE IF NOT EXISTS request_records (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
                 "id TEXT NOT NULL UNIQUE, time REAL NOT NULL, status INTEGER NOT NULL, provider TEXT, "
