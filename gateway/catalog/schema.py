@@ -16,33 +16,17 @@ from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, validat
 from marshmallow.validate import Length, OneOf, Range, Regexp
 
 from gateway.catalog.entries import BUDGET_PERIODS, CatalogData, KeyEntry, Limits, ProviderEntry
+from gateway.routing.compiler import NODE_KEYS
 
 SLUG = re.compile(r"^[a-z0-9-]+$")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 
-#: Keys of a config target that route or shape requests: not provider options, so not allowed here.
-_NOT_OPTIONS = frozenset(
-    {
-        "targets",
-        "strategy",
-        "weight",
-        "name",
-        "id",
-        "override_params",
-        "retry",
-        "cache",
-        "circuit_breaker",
-        "forward_headers",
-        "before_request_hooks",
-        "after_request_hooks",
-        "input_guardrails",
-        "output_guardrails",
-        "input_mutators",
-        "output_mutators",
-        "virtual_key",
-    }
-)
+#: Keys of a config target that route or shape requests: not provider options, so not allowed here
+#: (a catalog entry names its provider, key, host, timeout and compliance mode; everything else routes).
+_NOT_OPTIONS = (NODE_KEYS - {"provider", "api_key", "custom_host", "request_timeout", "strict_open_ai_compliance"}) | {
+    "virtual_key"
+}
 
 
 class CatalogError(ValueError):

@@ -26,8 +26,17 @@ from translators.registry import ProviderSpec
 
 DEFAULT_RETRY_CODES = (429, 500, 502, 503, 504)
 
+#: The guardrail keys of a config node (full hooks, and the shorthand lists).
+HOOK_KEYS = (
+    "before_request_hooks",
+    "after_request_hooks",
+    "input_guardrails",
+    "output_guardrails",
+    "input_mutators",
+    "output_mutators",
+)
 #: Keys of a config node that are routing or policy settings, not provider options.
-_NODE_KEYS = frozenset(
+NODE_KEYS = frozenset(
     {
         "provider",
         "api_key",
@@ -43,22 +52,9 @@ _NODE_KEYS = frozenset(
         "forward_headers",
         "override_params",
         "strict_open_ai_compliance",
-        "before_request_hooks",
-        "after_request_hooks",
-        "input_guardrails",
-        "output_guardrails",
-        "input_mutators",
-        "output_mutators",
         "id",
+        *HOOK_KEYS,
     }
-)
-_HOOK_KEYS = (
-    "before_request_hooks",
-    "after_request_hooks",
-    "input_guardrails",
-    "output_guardrails",
-    "input_mutators",
-    "output_mutators",
 )
 
 
@@ -145,10 +141,10 @@ class _Compiler:
                 out[key] = raw[key]
         if "custom_host" in raw:
             out["custom_host"] = check_custom_host(raw["custom_host"], self.trusted)
-        if any(key in raw for key in _HOOK_KEYS):
-            out["hooks"] = {key: list(raw[key]) for key in _HOOK_KEYS if key in raw}
+        if any(key in raw for key in HOOK_KEYS):
+            out["hooks"] = {key: list(raw[key]) for key in HOOK_KEYS if key in raw}
         options = dict(parent.get("options", {}))
-        options.update({k: v for k, v in raw.items() if k not in _NODE_KEYS})
+        options.update({k: v for k, v in raw.items() if k not in NODE_KEYS})
         out["options"] = options
         return out
 
