@@ -32,7 +32,7 @@ class SQLiteRecordStore:
         self.max_records = max_records
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
-        self._writes = 0
+        self._unpruned = 1 << 62  # the first write prunes what an earlier process left
         self._behind = WriteBehind(self.write)
         #: A queue in front of this store (the telemetry's), delivered before every read.
         self.upstream: WriteBehind | None = None
@@ -92,8 +92,9 @@ class SQLiteRecordStore:
                     "model_requested, model_answered, trace_id, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
-                self._writes += 1
-                if self._writes % 20 == 1:  # drop the oldest past the cap now and then
+                self._unpruned += len(rows)
+                if self._unpruned >= max(64, self.max_records // 10):  # drop the oldest past the cap now and then
+                    self._unpruned = 0
                     db.execute(
                         "DELETE FROM request_records WHERE seq <= (SELECT MAX(seq) FROM request_records) - ?",
                         (self.max_records,),

@@ -13,6 +13,9 @@ log = logging.getLogger("gateway.observability")
 
 #: How often a batch is written (one SQLite transaction, one Redis pipeline, one pass over the sinks).
 WRITE_SECONDS = 0.2
+#: Items handed to ``write`` at once; between chunks the writer yields, so under gevent a large batch
+#: never holds up the requests being served for longer than one chunk takes.
+CHUNK = 64
 
 
 class WriteBehind:
@@ -41,8 +44,12 @@ class WriteBehind:
         with self.lock:
             batch, self.pending = self.pending, []
         write = self._write()
-        if batch and write is not None:
-            write(batch)
+        if not batch or write is None:
+            return
+        for start in range(0, len(batch), CHUNK):
+            if start:
+                time.sleep(0)  # a greenlet under gevent: let the worker serve requests between chunks
+            write(batch[start : start + CHUNK])
 
     def stop(self) -> None:
         """Write what is pending and end the thread."""
