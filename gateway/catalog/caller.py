@@ -34,7 +34,6 @@ class CatalogCaller:
         key_scope: Scope | None,
         requested_model: Callable[[Leaf], str | None],
         secrets: Callable[[Leaf], tuple[bytes, ...]] = lambda leaf: (),
-        on_usage: Callable[[Leaf, dict[str, int] | None, float | None], None] | None = None,
     ) -> None:
         self.inner = inner
         self.limiter = limiter
@@ -42,7 +41,6 @@ class CatalogCaller:
         self.key_scope = key_scope
         self.requested_model = requested_model
         self.secrets = secrets
-        self.on_usage = on_usage
 
     def __call__(self, leaf: Leaf) -> Result:
         scope = self.provider_scopes.get(leaf.catalog) if leaf.catalog else None
@@ -68,7 +66,7 @@ class CatalogCaller:
             if result.stream is not None:
                 result.stream = Redactor(result.stream, secrets)
         scopes = [s for s in (scope, self.key_scope) if s is not None and s.limits.counts_tokens]
-        if not result.ok or result.cache_status in _CACHED or not (scopes or self.on_usage):
+        if not result.ok or result.cache_status in _CACHED or not scopes:
             return result
         if result.stream is not None:
             result.stream = usage_of.StreamUsage(result.stream, lambda u, m: self._count(leaf, scopes, u, m))
@@ -85,13 +83,10 @@ class CatalogCaller:
         if found is None:
             return
         tokens = found["input_tokens"] + found["output_tokens"]
-        wants_cost = any(s.limits.budget_usd is not None for s in scopes) or self.on_usage is not None
+        wants_cost = any(s.limits.budget_usd is not None for s in scopes)
         model = model or self.requested_model(leaf) or ""
         cost = cost_usd(leaf.provider, model, found) if wants_cost else None
-        if scopes:
-            self.limiter.charge(scopes, tokens, cost)
-        if self.on_usage is not None:
-            self.on_usage(leaf, found, cost)
+        self.limiter.charge(scopes, tokens, cost)
 
 
 def scope_of(kind: str, name: str, limits: Any) -> Scope | None:

@@ -61,8 +61,6 @@ class Catalog:
         self._unscoped = tuple(settings.api_keys)
         self._ring: tuple[int, KeyRing] | None = None
         self._secrets: dict[str, tuple[Any, tuple[bytes, ...]]] = {}
-        #: Called as ``on_usage(leaf, usage, cost_usd)`` after each counted answer (for request records).
-        self.on_usage: Any = None
 
     @property
     def data(self) -> CatalogData:
@@ -121,7 +119,6 @@ class Catalog:
             key_scope,
             lambda leaf: _model(call, leaf),
             lambda leaf: self.secrets(leaf),
-            self.on_usage,
         )
         return router.route(plan)
 

@@ -7,6 +7,11 @@ import math
 from gateway.core.errors import BadRequest, GatewayError
 
 
+def _retry_after(seconds: float) -> dict[str, str]:
+    """The ``Retry-After`` header: whole seconds until the limit frees, at least one."""
+    return {"Retry-After": str(max(1, math.ceil(seconds)))}
+
+
 class UnknownSlug(BadRequest):
     def __init__(self, slug: str) -> None:
         super().__init__(f"Unknown catalog provider: @{slug}", param="model", code="unknown_catalog_provider")
@@ -26,8 +31,7 @@ class RateLimited(GatewayError):
     error_type = "rate_limit_error"
 
     def __init__(self, message: str, seconds: float) -> None:
-        retry = str(max(1, math.ceil(seconds)))
-        super().__init__(message, code="rate_limit_exceeded", headers={"Retry-After": retry})
+        super().__init__(message, code="rate_limit_exceeded", headers=_retry_after(seconds))
 
 
 class BudgetExhausted(GatewayError):
@@ -37,7 +41,7 @@ class BudgetExhausted(GatewayError):
     error_type = "budget_exceeded"
 
     def __init__(self, message: str, seconds: float | None) -> None:
-        headers = {"Retry-After": str(max(1, math.ceil(seconds)))} if seconds is not None else None
+        headers = _retry_after(seconds) if seconds is not None else None
         super().__init__(message, code="budget_exhausted", headers=headers)
 
 
