@@ -54,6 +54,8 @@ _ASK_TIMEOUT = 60.0
 _lock = threading.Lock()
 _rates: dict[tuple[str | None, str], dict[str, Any] | None] = {}
 _RATES_CAP = 4096
+#: (provider id, model) -> the lock held while its prices are read (see ``rates_of``).
+_reading: dict[tuple[str | None, str], threading.Lock] = {}
 
 
 def _table_version() -> str:
@@ -77,27 +79,46 @@ def _ask(provider_id: str | None, model: str) -> dict[str, Any] | None:
 
 
 def rates_of(provider_id: str | None, model: str) -> dict[str, Any] | None:
-    """The model's prices, kept in memory and in a file every worker on the machine shares."""
+    """The model's prices, kept in memory and in a file every worker on the machine shares.
+
+    One lookup per model at a time: requests for a model whose prices are being read wait for that
+    read instead of each starting a child process (a burst of requests for a new model would
+    otherwise start one per request).
+    """
     key = (provider_id, model)
     with _lock:
         if key in _rates:
             return _rates[key]
+        reading = _reading.get(key)
+        if reading is None:
+            reading = _reading[key] = threading.Lock()
+    with reading:
+        with _lock:
+            if key in _rates:
+                return _rates[key]
+        found = _read(provider_id, model)
+        with _lock:
+            if len(_rates) >= _RATES_CAP:
+                _rates.clear()
+            _rates[key] = found
+            _reading.pop(key, None)
+    return found
+
+
+def _read(provider_id: str | None, model: str) -> dict[str, Any] | None:
+    """The prices from the shared file, or from the table in a child process (then kept in the file)."""
     path = _rates_file(provider_id, model)
     try:
         with open(path, "rb") as fh:
-            found = orjson.loads(fh.read())
+            return orjson.loads(fh.read())
     except (OSError, orjson.JSONDecodeError):
-        try:
-            found = _ask(provider_id, model)
-        except (OSError, subprocess.SubprocessError, orjson.JSONDecodeError) as exc:
-            log.warning("price table unavailable for %s (%s); counted as unpriced", model, exc.__class__.__name__)
-            found = None
-        else:
-            _keep(path, found)
-    with _lock:
-        if len(_rates) >= _RATES_CAP:
-            _rates.clear()
-        _rates[key] = found
+        pass
+    try:
+        found = _ask(provider_id, model)
+    except (OSError, subprocess.SubprocessError, orjson.JSONDecodeError) as exc:
+        log.warning("price table unavailable for %s (%s); counted as unpriced", model, exc.__class__.__name__)
+        return None
+    _keep(path, found)
     return found
 
 

@@ -81,3 +81,29 @@ def test_a_broken_price_reader_leaves_answers_unpriced(monkeypatch) -> None:
 
     monkeypatch.setattr(pricing, "_ask", broken)
     assert pricing.cost_usd("openai", "gpt-4o", {"input_tokens": 5, "output_tokens": 5}) is None
+
+
+def test_a_burst_for_a_new_model_reads_its_prices_once(monkeypatch) -> None:
+    import threading
+    import time
+
+    asked = []
+
+    def slow(provider_id, model):
+        asked.append(model)
+        time.sleep(0.2)  # a child process reading the table
+        return {"input": [2.0, []], "output": [8.0, []]}
+
+    monkeypatch.setattr(pricing, "_ask", slow)
+    costs = []
+    usage = {"input_tokens": 1_000_000, "output_tokens": 0}
+    threads = [
+        threading.Thread(target=lambda: costs.append(pricing.cost_usd("openai", "burst-model", usage)))
+        for _ in range(16)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert asked == ["burst-model"]
+    assert costs == [2.0] * 16
