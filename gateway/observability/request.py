@@ -251,6 +251,17 @@ class Observation:
             self._breakers()
         except Exception:
             log.warning("building the request record failed", exc_info=True)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        """Let go of the request (the call points back here): its objects are freed now, not by the GC."""
+        if self.call is not None and getattr(self.call, "trace", None) is self:
+            self.call.trace = None
+        self.attempts = []
+        self.current = None
+        self.result = None
+        self.tap = None
 
     def _breakers(self) -> None:
         """Note the circuit state of each target tried that has a breaker (``gateway_breaker_open``)."""

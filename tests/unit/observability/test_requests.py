@@ -220,3 +220,25 @@ def test_a_failing_observation_never_fails_the_request(make_app, mockctl, monkey
     resp = chat(app, mockctl, stream=True)
     assert resp.status_code == 200 and b"[DONE]" in resp.get_data()
     resp.close()
+
+
+def test_a_finished_request_is_freed_at_once_not_by_the_collector(make_app, mockctl) -> None:
+    import gc
+
+    from gateway.core.call import Call
+    from gateway.observability.request import Observation
+
+    app = make_app()
+    chat(app, mockctl).close()  # warm up
+    gc.collect()
+    gc.disable()
+    try:
+        for stream in (False, True):
+            resp = chat(app, mockctl, stream=stream)
+            resp.get_data()
+            resp.close()
+            del resp
+        alive = [o for o in gc.get_objects() if isinstance(o, (Observation, Call))]
+    finally:
+        gc.enable()
+    assert alive == []  # a cycle (the call pointing back at its observation) would keep them until a collection
