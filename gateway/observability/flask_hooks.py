@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Response, request
 
+from gateway.core import wsgi_headers
 from gateway.observability.request import Observation
 from gateway.observability.stream_tap import StreamTap, TappedStream
 
@@ -38,13 +39,15 @@ def _begin(state: Any) -> None:
     telemetry = getattr(state, "telemetry", None)
     if telemetry is None:
         return
-    rule = request.url_rule
-    endpoint = (request.endpoint or "").rpartition(".")[2]
-    headers = {name.lower(): value for name, value in request.headers.items()}
-    request.environ[ENVIRON_KEY] = Observation(
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    rule = req.url_rule
+    endpoint = (req.endpoint or "").rpartition(".")[2]
+    environ = req.environ
+    headers = wsgi_headers.lowered(environ)
+    environ[ENVIRON_KEY] = Observation(
         telemetry,
-        request.method,
-        rule.rule if rule is not None else request.path,
+        req.method,
+        rule.rule if rule is not None else req.path,
         endpoint,
         headers,
         trace_id=(headers.get("x-portkey-trace-id") or "").strip() or None,

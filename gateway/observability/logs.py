@@ -17,6 +17,8 @@ import threading
 import time
 from typing import Any
 
+import orjson
+
 LOGGER = "gateway.requests"
 
 log = logging.getLogger(LOGGER)
@@ -61,7 +63,20 @@ def json_formatter() -> logging.Formatter:
     from pythonjsonlogger.orjson import OrjsonFormatter
 
     class RequestJsonFormatter(OrjsonFormatter):
-        """python-json-logger's orjson formatter; a request record's fields go at the top level."""
+        """python-json-logger's orjson formatter; a request record's fields go at the top level.
+
+        A request line (the common case, one per request) is written directly: its fields are known,
+        and it never carries an exception or a stack, so python-json-logger's general path is skipped.
+        """
+
+        def format(self, record: logging.LogRecord) -> str:
+            request = record.__dict__.get("request")
+            if not isinstance(request, dict) or record.exc_info or record.stack_info:
+                return super().format(record)
+            line = {"name": record.name, "levelname": record.levelname, "message": record.getMessage(), **request}
+            if self.timestamp:
+                line["timestamp"] = _iso(record.created)
+            return orjson.dumps(line, default=self.json_default, option=orjson.OPT_NON_STR_KEYS).decode()
 
         def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict) -> None:
             request = record.__dict__.get("request")
@@ -72,6 +87,7 @@ def json_formatter() -> logging.Formatter:
             log_data["levelname"] = record.levelname
             log_data["message"] = record.message
             log_data.update(request)
+            log_data.update(message_dict)  # exc_info, stack_info
             if self.timestamp:
                 log_data["timestamp"] = _iso(record.created)
 

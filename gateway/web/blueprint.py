@@ -14,12 +14,13 @@ from flask import Blueprint, Response, request
 from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import HTTPException
 
+from gateway.core import wsgi_headers
 from gateway.core.errors import BadRequest, GatewayError, ProviderError, Unauthorized
 from gateway.core.safelog import log_unexpected
 from gateway.observability import flask_hooks as observability
 from gateway.stores import redis_budget
 from gateway.web.render import error_response, json_response, trace_id
-from gateway.web.state import current_state, install_state
+from gateway.web.state import GatewayState, current_state, install_state
 
 log = logging.getLogger("gateway")
 
@@ -68,28 +69,35 @@ def _add_catch_all(state: BlueprintSetupState) -> None:
         state.add_url_rule("/<path:path>", "not_found", _catch_all, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 
 
-def _observe() -> None:
-    observability.begin(current_state())
+def _before() -> Response | None:
+    """Every gateway request: start its observation (first: refused requests are recorded too), check its
+    gateway key, open its Redis time account. One hook rather than three: Flask's per-hook cost is paid once."""
+    state = current_state()
+    observability.begin(state)
+    refused = _check_gateway_key(state)
+    if refused is not None:
+        return refused
+    redis_budget.start_request()
+    return None
 
 
-def _check_gateway_key() -> Response | None:
+def _check_gateway_key(state: GatewayState) -> Response | None:
     """Require a gateway key: a catalog key when the catalog has ``[keys]`` (``gateway.catalog.keys``;
     the grant is kept in ``request.environ["gateway.grant"]``), else one of ``GATEWAY_API_KEYS`` in
     ``x-portkey-api-key`` when those are set. Health checks and metrics are exempt, and so is the
     console, which has its own admin token."""
-    state = current_state()
     keys = state.settings.api_keys
     if (request.blueprint or "").endswith((".health", ".metrics", ".console")):
         return None
     if state.catalog is not None and state.catalog.requires_key:  # catalog keys (GATEWAY_API_KEYS still accepted)
         try:
-            request.environ["gateway.grant"] = state.catalog.authenticate(request.headers.items())
+            request.environ["gateway.grant"] = state.catalog.authenticate(wsgi_headers.items(request.environ))
         except Unauthorized as error:
             return error_response(error)
         return None
     if not keys:
         return None
-    offered = (request.headers.get("x-portkey-api-key") or "").encode()
+    offered = (wsgi_headers.lowered(request.environ).get("x-portkey-api-key") or "").encode()
     if any(hmac.compare_digest(offered, key.encode()) for key in keys):
         return None
     return error_response(Unauthorized("A valid gateway key is required in x-portkey-api-key", code="invalid_api_key"))
@@ -147,9 +155,7 @@ def make_blueprint(name: str = "gateway") -> Blueprint:
     parent.register_error_handler(ProviderError, error_response)
     parent.register_error_handler(HTTPException, _http_error)
     parent.register_error_handler(Exception, _unexpected)
-    parent.before_request(_observe)  # first: refused requests are recorded too
-    parent.before_request(_check_gateway_key)
-    parent.before_request(redis_budget.start_request)
+    parent.before_request(_before)
     parent.after_request(observability.after)
     parent.record(_add_catch_all)
     parent.record_once(_ensure_initialised)

@@ -12,7 +12,9 @@ from typing import Any
 import orjson
 from flask import request
 from marshmallow import Schema
+from werkzeug.sansio.utils import get_content_length
 
+from gateway.core import wsgi_headers
 from gateway.core.call import Call
 from gateway.core.errors import BadRequest, PayloadTooLarge
 from gateway.core.options import RequestOptions, parse_request_headers
@@ -32,13 +34,22 @@ def check_content_type(allowed: tuple[str, ...] = BODY_TYPES) -> None:
 
 
 def read_json_body(limit: int) -> tuple[bytes, dict[str, Any]]:
-    """Read and parse the JSON object body; raise 400/413 on problems."""
-    check_content_type(JSON_TYPES)
-    length = request.content_length
+    """Read and parse the JSON object body; raise 400/413 on problems.
+
+    A body with a length is read straight from ``wsgi.input`` (what ``request.stream`` would wrap);
+    a chunked one through ``request.stream``, which knows where the WSGI server ends it.
+    """
+    environ = request.environ
+    ctype = environ.get("CONTENT_TYPE")
+    if ctype and not ctype.lower().startswith(JSON_TYPES):
+        raise BadRequest("Invalid content type passed", param="content-type", code="invalid_content_type")
+    length = get_content_length(environ.get("CONTENT_LENGTH"), environ.get("HTTP_TRANSFER_ENCODING"))
     if length is not None and length > limit:
         raise PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes", code="body_too_large")
     if length is not None:
-        raw = request.stream.read(length)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        if len(raw) < length:
+            raise BadRequest("The request body ended before its Content-Length", code="invalid_body")
     else:  # chunked upload: read in blocks up to the limit
         blocks, size = [], 0
         while size <= limit:
@@ -62,8 +73,8 @@ def read_json_body(limit: int) -> tuple[bytes, dict[str, Any]]:
 
 
 def request_headers() -> list[tuple[str, str]]:
-    """Return the request's headers once, as a list (Werkzeug rebuilds them on every iteration)."""
-    return list(request.headers.items())
+    """Return the request's headers as a list, read once per request (``gateway.core.wsgi_headers``)."""
+    return wsgi_headers.items(request.environ)
 
 
 def request_options(headers: list[tuple[str, str]]) -> RequestOptions:
