@@ -23,10 +23,9 @@ from gateway.web.state import current_state
 from translators.formats.schemas import validate
 
 JSON_TYPES = ("application/json",)
-BODY_TYPES = ("application/json", "multipart/form-data", "audio/")
 
 
-def check_content_type(allowed: tuple[str, ...] = BODY_TYPES) -> None:
+def check_content_type(allowed: tuple[str, ...]) -> None:
     """Reject a request whose declared content type the route does not take."""
     ctype = (request.environ.get("CONTENT_TYPE") or "").lower()
     if ctype and not ctype.startswith(allowed):
