@@ -44,6 +44,7 @@ from requests.models import PreparedRequest, Response
 from requests.structures import CaseInsensitiveDict
 from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_encoding_from_headers, select_proxy
 
+from gateway.core.sockets import send_whole
 from gateway.transport.ssrf import TrustedHosts, is_public_address
 
 READ_BLOCK = 64 * 1024
@@ -542,9 +543,9 @@ class FastAdapter(HTTPAdapter):
                 sock.settimeout(read_timeout)
             try:
                 if inline is not None:
-                    _write(sock, head + inline)
+                    send_whole(sock, head + inline)
                 else:
-                    _write(sock, head)
+                    send_whole(sock, head)
                     _send_body(sock, body)
             except TimeoutError:
                 raise
@@ -626,14 +627,6 @@ class FastAdapter(HTTPAdapter):
         return verify is True or verify == self._ca_bundle
 
 
-def _write(sock: socket.socket, data: bytes) -> None:
-    """Send all of ``data``: one ``send`` when the socket takes it whole (the usual case for a request),
-    ``sendall`` for the rest (gevent's ``sendall`` costs an extra system call to size its chunks)."""
-    sent = sock.send(data)
-    if sent < len(data):
-        sock.sendall(memoryview(data)[sent:])
-
-
 def _unsafe(text: str) -> bool:
     return "\r" in text or "\n" in text or "\0" in text
 
@@ -650,7 +643,7 @@ def _send_body(sock: socket.socket, body: Any) -> None:
     if body is None:
         return
     if isinstance(body, (bytes, bytearray, memoryview)):
-        _write(sock, bytes(body))
+        send_whole(sock, bytes(body))
         return
     sized = _sized(body) is not None
     if hasattr(body, "read"):
@@ -663,11 +656,11 @@ def _send_body(sock: socket.socket, body: Any) -> None:
         if not chunk:
             continue
         if sized:
-            _write(sock, chunk)
+            send_whole(sock, chunk)
         else:
-            _write(sock, b"%x\r\n%b\r\n" % (len(chunk), chunk))
+            send_whole(sock, b"%x\r\n%b\r\n" % (len(chunk), chunk))
     if not sized:
-        _write(sock, b"0\r\n\r\n")
+        send_whole(sock, b"0\r\n\r\n")
 
 
 def _split_netloc(netloc: str, default: int) -> tuple[str, int]:

@@ -17,6 +17,8 @@ the app, ``requests``, ``urllib3`` nor ``ssl``-using code of the gateway.
   is closed. Held-open sockets therefore never fill the worker's connection pool (a full pool stops
   gunicorn accepting, and new requests would queue behind them); connections inside a request are
   never touched, and nothing is closed while the worker has room.
+* **one write per answer**: a request is served by ``response_writer.serve_request``, whose response
+  sends the head together with the first body chunk.
 * **JSON rejections**: gunicorn answers requests it cannot parse (bad request line, bad or
   duplicate framing headers, a header over ``limit_request_field_size``: 400, 414, 431, ...) itself,
   before the app sees them, with an HTML page. The worker writes the gateway's documented error
@@ -49,6 +51,7 @@ from gunicorn.http.errors import (
 from gunicorn.workers.ggevent import GeventWorker
 
 from gateway.core.safelog import describe
+from gateway.web.response_writer import serve_request
 
 #: Query parameter names whose values never reach the access log (compared case-insensitively).
 SECRET_PARAMS = frozenset(
@@ -243,6 +246,12 @@ class GatewayWorker(GeventWorker):
         finally:
             self._open -= 1
             self._fresh.discard(glet)
+
+    def handle_request(self, listener_name, req, sock, addr):  # type: ignore[no-untyped-def]
+        try:
+            return serve_request(self, listener_name, req, sock, addr)
+        except (gevent.GreenletExit, SystemExit):  # the worker is stopping, or a request hit its timeout
+            return False
 
     def timeout_ctx(self):  # type: ignore[no-untyped-def]
         glet = getcurrent()
