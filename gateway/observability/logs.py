@@ -12,12 +12,13 @@ JSON object) or ``text`` (the summary line). Any other JSON formatter shows the 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from typing import Any
 
 import orjson
+
+from gateway.core import process
 
 LOGGER = "gateway.requests"
 
@@ -95,32 +96,52 @@ def json_formatter() -> logging.Formatter:
 
 
 class BufferedStreamHandler(logging.StreamHandler):
-    """A ``StreamHandler`` that flushes at most every ``interval`` seconds instead of after every line.
+    """A ``StreamHandler`` that writes its lines in batches: every ``interval`` seconds, or once
+    ``max_bytes`` are waiting, instead of one write per line.
 
-    Request lines are many and small: one write per line costs more than formatting it. A background
-    thread (a greenlet under gevent) flushes whatever is buffered; warnings and errors flush at once.
+    Request lines are many and small: one write per line costs more than formatting it. The lines are
+    held here, not in the stream's buffer, so the batching holds with ``PYTHONUNBUFFERED`` set too (an
+    unbuffered stdout would make each line a system call). A background thread (a greenlet under
+    gevent) writes what is held; warnings and errors go out at once.
     """
 
-    def __init__(self, stream: Any = None, interval: float = 0.5) -> None:
+    def __init__(self, stream: Any = None, interval: float = 0.5, max_bytes: int = 64 * 1024) -> None:
         super().__init__(stream)
         self.interval = interval
+        self.max_bytes = max_bytes
+        self._held: list[str] = []
+        self._held_bytes = 0
         self._pid = 0
 
     def flush(self) -> None:
         pass  # see _loop and emit
 
     def emit(self, record: logging.LogRecord) -> None:
-        super().emit(record)
-        if record.levelno >= logging.WARNING:
-            self.flush_now()
-        if self._pid != os.getpid():
-            self._pid = os.getpid()
+        try:
+            line = self.format(record) + self.terminator
+        except Exception:  # noqa: BLE001 - as logging's own handlers do: a bad line never fails its caller
+            self.handleError(record)
+            return
+        self._held.append(line)
+        self._held_bytes += len(line)
+        if record.levelno >= logging.WARNING or self._held_bytes >= self.max_bytes:
+            self._write_held()
+        if self._pid != process.pid():
+            self._pid = process.pid()
             threading.Thread(target=self._loop, name="gateway-log-flush", daemon=True).start()
+
+    def _write_held(self) -> None:
+        """Write the held lines in one go (the caller holds ``self.lock``)."""
+        held, self._held, self._held_bytes = self._held, [], 0
+        stream = self.stream
+        if held and stream:
+            stream.write("".join(held))
+            if hasattr(stream, "flush"):
+                stream.flush()
 
     def flush_now(self) -> None:
         with self.lock:
-            if self.stream and hasattr(self.stream, "flush"):
-                self.stream.flush()
+            self._write_held()
 
     def close(self) -> None:
         self.flush_now()

@@ -24,6 +24,8 @@ import weakref
 from collections.abc import Iterable
 from typing import Any
 
+from gateway.core import process
+
 log = logging.getLogger("gateway.observability")
 
 OTHER = "other"
@@ -165,7 +167,7 @@ class Metrics:
             self._time(("duration", (provider, endpoint)), seconds)
             if ttfb is not None:
                 self._time(("ttfb", (provider,)), ttfb / 1000.0)
-        if self._flusher_pid != os.getpid():
+        if self._flusher_pid != process.pid():
             self._start_flusher()
 
     def _time(self, key: tuple[str, tuple[str, ...]], seconds: float) -> None:
@@ -190,7 +192,7 @@ class Metrics:
                 child._buckets[index].inc(count)
 
     def _start_flusher(self) -> None:
-        self._flusher_pid = os.getpid()
+        self._flusher_pid = process.pid()
         ref = weakref.ref(self)
 
         def loop() -> None:

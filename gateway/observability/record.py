@@ -59,9 +59,11 @@ def build_record(obs: Any) -> dict[str, Any]:
     model_requested = obs.requested_model()
     if summary is not None and obs.usage and status < 400 and not summary.error:
         obs.cost = cost_usd(provider, obs.model_answered or model_requested, obs.usage)
-    secrets = request_secrets(obs)
+    failed = status >= 400 or (summary is not None and bool(summary.error))
+    # The secrets are looked for only where a text the client or provider wrote is recorded.
+    secrets = request_secrets(obs) if failed or settings.log_bodies else []
     error = None
-    if status >= 400 or (summary is not None and summary.error):
+    if failed:
         error = redact.truncate(redact.redact(obs.error or f"HTTP {status}", secrets), 500)
     trace_id = (call.options.trace_id if call is not None else None) or obs.trace_id or ""
     record: dict[str, Any] = {

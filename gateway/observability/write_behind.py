@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 import weakref
 from typing import Any
+
+from gateway.core import process
 
 log = logging.getLogger("gateway.observability")
 
@@ -36,8 +37,8 @@ class WriteBehind:
     def add(self, item: Any) -> None:
         with self.lock:
             self.pending.append(item)
-        if self.pid != os.getpid() and not self.stopped:
-            self.pid = os.getpid()
+        if self.pid != process.pid() and not self.stopped:
+            self.pid = process.pid()
             threading.Thread(target=self._loop, name="gateway-records-write", daemon=True).start()
 
     def flush(self) -> None:

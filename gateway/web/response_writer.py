@@ -151,4 +151,3 @@ def serve_request(worker: Any, listener_name: Any, req: Any, sock: socket.socket
         except Exception:
             worker.log.exception("Exception in post_request hook")
     return True
-

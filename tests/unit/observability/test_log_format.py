@@ -62,3 +62,28 @@ def test_other_lines_keep_the_general_path() -> None:
         line.exc_info = sys.exc_info()
     with_error = orjson.loads(formatter.format(line))
     assert "ValueError" in with_error["exc_info"] and with_error["status"] == 200
+
+
+def test_the_buffered_handler_writes_its_lines_in_batches() -> None:
+    import io
+
+    from gateway.observability.logs import BufferedStreamHandler
+
+    out = io.StringIO()
+    handler = BufferedStreamHandler(out, interval=60, max_bytes=100)
+    logger = logging.getLogger("gateway.test.buffered")
+    logger.handlers[:], logger.propagate = [handler], False
+    logger.setLevel(logging.INFO)
+    try:
+        logger.info("one")
+        logger.info("two")
+        assert out.getvalue() == ""  # held: an unbuffered stdout would have taken two writes
+        logger.warning("three")  # warnings go out at once, with what was held
+        assert out.getvalue() == "one\ntwo\nthree\n"
+        logger.info("x" * 120)  # past max_bytes: written without waiting for the interval
+        assert out.getvalue().endswith("x" * 120 + "\n")
+        logger.info("four")
+        handler.close()  # closing writes the rest
+        assert out.getvalue().endswith("four\n")
+    finally:
+        logger.handlers[:] = []

@@ -141,6 +141,8 @@ def test_gunicorn_conf_gives_the_request_logger_its_formatter(fmt, monkeypatch, 
         logger.handlers[0].setStream(out)
         logger.info("summary line", extra={"request": {"trace_id": "t-1", "status": 200, "usage": {"input_tokens": 3}}})
         logger.info("other line", extra={"color": "red"})
+        assert out.getvalue() == ""  # held, to be written in one go
+        logger.handlers[0].flush_now()
         line, other = out.getvalue().strip().splitlines()
         if fmt == "json":
             parsed = orjson.loads(line)
