@@ -13,6 +13,7 @@ values, the ratio ours ÷ reference and the target of issue 11 (met or not), and
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import statistics
@@ -328,12 +329,21 @@ def judge(row: Row, values: dict[str, dict[str, Any]], failures: dict[str, dict[
     return entry
 
 
+def http_parser() -> str:
+    """The HTTP/1 parser our gunicorn picks (``http_parser = auto``): gunicorn_h1c when installed."""
+    try:
+        return f"C (gunicorn_h1c {importlib.metadata.version('gunicorn_h1c')})"
+    except importlib.metadata.PackageNotFoundError:
+        return "python (requirements-fast.txt not installed)"
+
+
 def render(results: dict[str, Any]) -> str:
     names = [n for n in ("ours", "reference", "litellm") if n in results["systems"]]
     head = (
         f"Benchmark {results['time']} ({results['tool']}, {results['rounds']} alternating round(s), "
         f"{results['duration_s']:g}s per load run, medians; {results['cpus']} CPUs shared by the load generator, "
-        f"the mock and the systems; Python {results['python']})\n\n"
+        f"the mock and the systems; Python {results['python']}; gunicorn's HTTP parser: "
+        f"{results.get('http_parser', 'python')})\n\n"
         + "".join(f"- {n}: {results['systems'][n]}\n" for n in names)
         + "\n"
     )
@@ -455,6 +465,7 @@ def main() -> int:
         "duration_s": args.duration,
         "cpus": os.cpu_count(),
         "python": sys.version.split()[0],
+        "http_parser": http_parser(),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "logs": str(logs),
     }

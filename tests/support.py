@@ -36,6 +36,15 @@ class Server:
         """Return what the process printed so far."""
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def wait_log(self, text: str, count: int = 1, timeout: float = 5.0) -> bool:
+        """Wait until ``text`` appears ``count`` times in the log (request lines are written in batches)."""
+        deadline = time.monotonic() + timeout
+        while self.log().count(text) < count:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     def worker_pids(self) -> list[int]:
         """Return the pids of the process's children (gunicorn workers)."""
         path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")

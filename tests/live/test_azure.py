@@ -97,6 +97,7 @@ def test_entra_token_is_fetched_once_and_reused(azure_gateway, mockctl, token_id
     tokens = {r["headers"]["authorization"] for r in sent}
     assert len(sent) == 2 and len(tokens) == 1 and tokens.pop().startswith(f"Bearer entra-{tenant}-")
     assert all("api-key" not in r["headers"] for r in sent)
+    assert azure_gateway.wait_log('"route":"/v1/chat/completions"', count=2)  # both request lines are out
     assert "s3cret-value" not in azure_gateway.log()
 
 

@@ -188,4 +188,4 @@ def test_every_client_format_is_recorded(gateway_factory, mockctl, tmp_path) -> 
     record = wait_record(db, trace)
     assert (record["client_format"], record["endpoint"], record["stream"]) == ("responses", "responses", True)
     assert record["usage"]["output_tokens"] == final.usage.output_tokens > 0
-    assert f"POST /v1/responses 200 provider=groq model={MODEL}" in gateway.log()  # the text log line
+    assert gateway.wait_log(f"POST /v1/responses 200 provider=groq model={MODEL}")  # the text log line
