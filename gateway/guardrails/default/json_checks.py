@@ -17,8 +17,6 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from referencing.exceptions import Unresolvable
-
 from gateway.guardrails.contract import CheckIO, CheckResult, HookContext
 from gateway.guardrails.default.common import error, error_excerpt, excerpt, flag, truthy
 
@@ -74,6 +72,7 @@ def json_schema(context: HookContext, parameters: dict[str, Any], io: CheckIO) -
     if not truthy(schema) or not isinstance(schema, (dict, list)):
         return failed("Missing or invalid JSON schema")
     from jsonschema.exceptions import SchemaError
+    from referencing.exceptions import Unresolvable
 
     try:
         validator = _validator(json.dumps(schema, sort_keys=True))

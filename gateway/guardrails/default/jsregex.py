@@ -22,8 +22,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import regex
+if TYPE_CHECKING:
+    import regex
 
 TIMEOUT = 0.5
 
@@ -118,6 +120,8 @@ def parse_literal(rule: str) -> JSRegex:
 
 @lru_cache(maxsize=256)
 def _compile(source: str, flags: str) -> regex.Pattern:
+    import regex  # loaded on first use (about 2 MB per worker): only guardrail rules need it
+
     try:
         return regex.compile(translate(source, flags), regex.IGNORECASE if "i" in flags else 0)
     except (regex.error, OverflowError, ValueError) as exc:
@@ -185,6 +189,8 @@ def _escape(src: str, i: int, in_class: bool, unicode: bool) -> tuple[str, int]:
             j += 1
         return _escape_char(int(src[i:j], 8) & 0xFF), j
     # An identity escape: the character itself.
+    import regex
+
     return regex.escape(c), i + 1
 
 
