@@ -7,7 +7,7 @@ import sys
 
 from tests.support import ROOT
 
-LAZY = ("redis", "cryptography", "genai_prices", "pydantic", "numpy", "jsonschema", "jwt")
+LAZY = ("redis", "cryptography", "genai_prices", "pydantic", "numpy", "jsonschema", "jwt", "referencing", "regex")
 
 
 def test_building_the_app_imports_no_heavy_library() -> None:
