@@ -44,7 +44,8 @@ from requests.models import PreparedRequest, Response
 from requests.structures import CaseInsensitiveDict
 from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_encoding_from_headers, select_proxy
 
-from gateway.core.sockets import send_whole
+from gateway.core.sockets import LAST_CHUNK, send_whole
+from gateway.core.sockets import chunk as http_chunk
 from gateway.transport.ssrf import TrustedHosts, is_public_address
 
 READ_BLOCK = 64 * 1024
@@ -658,9 +659,9 @@ def _send_body(sock: socket.socket, body: Any) -> None:
         if sized:
             send_whole(sock, chunk)
         else:
-            send_whole(sock, b"%x\r\n%b\r\n" % (len(chunk), chunk))
+            send_whole(sock, http_chunk(chunk))
     if not sized:
-        send_whole(sock, b"0\r\n\r\n")
+        send_whole(sock, LAST_CHUNK)
 
 
 def _split_netloc(netloc: str, default: int) -> tuple[str, int]:

@@ -22,7 +22,7 @@ from typing import Any
 
 from gunicorn.http import wsgi
 
-from gateway.core.sockets import send_whole
+from gateway.core.sockets import LAST_CHUNK, chunk, send_whole
 
 _date = [0, ""]
 
@@ -87,7 +87,7 @@ class OneWriteResponse(wsgi.Response):
 
     def _emit_body(self, data: bytes) -> None:
         if self.chunked:
-            data = b"%X\r\n%b\r\n" % (len(data), data)
+            data = chunk(data)
         held, self._held = self._held, None
         send_whole(self.sock, held + data if held is not None else data)
 
@@ -95,7 +95,7 @@ class OneWriteResponse(wsgi.Response):
         if not self.headers_sent:
             self.send_headers()
         if self.chunked:
-            send_whole(self.sock, b"0\r\n\r\n")
+            send_whole(self.sock, LAST_CHUNK)
 
 
 def serve_request(worker: Any, listener_name: Any, req: Any, sock: socket.socket, addr: Any) -> bool:

@@ -60,7 +60,7 @@ def test_a_stream_sends_the_head_with_the_first_event_then_each_event_as_it_come
     assert b"Transfer-Encoding: chunked" in sock.sends[0]
     resp.write(b"data: [DONE]\n\n")
     resp.close()
-    assert sock.sends[1:] == [b"E\r\ndata: [DONE]\n\n\r\n", b"0\r\n\r\n"]
+    assert sock.sends[1:] == [b"e\r\ndata: [DONE]\n\n\r\n", b"0\r\n\r\n"]
 
 
 def test_a_head_answer_sends_the_head_alone():
