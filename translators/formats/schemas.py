@@ -3,11 +3,13 @@
 Schemas check types and ranges and report the path of the first bad field; they never
 rewrite the body: the gateway validates, then forwards or translates the original dict.
 Every schema uses ``unknown = INCLUDE``, so fields the gateway does not model pass through.
-Numbers are strict (``"5"`` is not 5) and booleans must be JSON booleans.
+Numbers are strict (``"5"`` is not 5) and booleans must be JSON booleans. Rules across fields are
+plain functions in a schema's ``rules`` (``BodySchema`` runs them on its quick pass too).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validates_schema
@@ -46,8 +48,39 @@ class StringOrList(fields.Field):
 
 
 class _Open(Schema):
+    """A schema that lets undeclared fields through and checks its ``rules`` after its fields."""
+
     class Meta:
         unknown = INCLUDE
+
+    #: Rules across fields: each takes the body and raises ``ValidationError`` (naming its field).
+    rules: tuple[Callable[[dict[str, Any]], None], ...] = ()
+
+    @validates_schema
+    def _rules(self, data: dict[str, Any], **_: Any) -> None:
+        for rule in self.rules:
+            rule(data)
+
+
+def stream_options_need_stream(body: dict[str, Any]) -> None:
+    if body.get("stream_options") is not None and body.get("stream") is not True:
+        raise ValidationError("stream_options is only allowed when stream is true.", "stream_options")
+
+
+def tool_choice_shape(body: dict[str, Any]) -> None:
+    choice = body.get("tool_choice")
+    if choice is None or choice in ("auto", "none", "required"):
+        return
+    if isinstance(choice, dict) and isinstance(choice.get("type"), str):
+        return
+    raise ValidationError("Must be 'auto', 'none', 'required' or an object naming a tool.", "tool_choice")
+
+
+def embedding_input_shape(body: dict[str, Any]) -> None:
+    value = body.get("input")
+    if isinstance(value, str) or (isinstance(value, list) and value):
+        return
+    raise ValidationError("Must be a string or a non-empty list.", "input")
 
 
 _ROLE_ERROR = f"Must be one of: {', '.join(ROLES)}."
@@ -129,10 +162,7 @@ class _Sampling(_Open):
     stream_options = fields.Nested(StreamOptionsSchema, allow_none=True)
     user = fields.String()
 
-    @validates_schema
-    def _stream_options(self, data: dict[str, Any], **_: Any) -> None:
-        if data.get("stream_options") is not None and data.get("stream") is not True:
-            raise ValidationError("stream_options is only allowed when stream is true.", "stream_options")
+    rules = (stream_options_need_stream,)
 
 
 class ChatCompletionSchema(_Sampling):
@@ -146,14 +176,7 @@ class ChatCompletionSchema(_Sampling):
     top_logprobs = fields.Integer(strict=True, validate=Range(0, 20))
     reasoning_effort = fields.String(allow_none=True)
 
-    @validates_schema
-    def _tool_choice(self, data: dict[str, Any], **_: Any) -> None:
-        choice = data.get("tool_choice")
-        if choice is None or choice in ("auto", "none", "required"):
-            return
-        if isinstance(choice, dict) and isinstance(choice.get("type"), str):
-            return
-        raise ValidationError("Must be 'auto', 'none', 'required' or an object naming a tool.", "tool_choice")
+    rules = (stream_options_need_stream, tool_choice_shape)
 
 
 class CompletionSchema(_Sampling):
@@ -169,14 +192,7 @@ class EmbeddingSchema(_Open):
     dimensions = fields.Integer(strict=True, validate=Range(min=1))
     user = fields.String()
 
-    @validates_schema
-    def _input(self, data: dict[str, Any], **_: Any) -> None:
-        value = data.get("input")
-        if isinstance(value, str):
-            return
-        if isinstance(value, list) and value:
-            return
-        raise ValidationError("Must be a string or a non-empty list.", "input")
+    rules = (embedding_input_shape,)
 
 
 class AnthropicMessages(fields.Field):
@@ -285,35 +301,43 @@ class ResponsesSchema(_Open):
 
 
 class BodySchema:
-    """Validate bodies with a schema restricted to the fields each body carries.
+    """Validate bodies against a schema: a quick pass first, marshmallow's full load for the wording.
 
-    marshmallow visits every declared field on each load; restricting the field set with ``only``
-    (required fields always included) makes a typical chat body several times cheaper to check.
-    Restricted schema instances are cached per key set (bounded).
+    The quick pass runs each declared field present in the body through its own ``deserialize``
+    (type, null and ``validate=`` checks; nested schemas load as they do in a full load), checks
+    the required fields are there and runs the schema's ``rules``: what a full load does, without
+    building its result and error dictionaries. A body it passes is valid; any problem sends the
+    body to the full load, which finds and words the first error.
     """
 
-    def __init__(self, schema_class: type[Schema], cache_size: int = 256) -> None:
+    def __init__(self, schema_class: type[_Open]) -> None:
         self.schema_class = schema_class
         self.full = schema_class()
-        self.declared = frozenset(self.full.fields)
-        self.required = frozenset(name for name, f in self.full.fields.items() if f.required)
-        self._cache: dict[frozenset[str], Schema] = {}
-        self._cache_size = cache_size
+        self.fields = dict(self.full.fields)
+        if any(f.data_key not in (None, name) for name, f in self.fields.items()):
+            raise TypeError(f"{schema_class.__name__}: the quick pass reads fields by name (no data_key)")
+        self.required = tuple(name for name, f in self.fields.items() if f.required)
 
-    def schema_for(self, body: dict[str, Any]) -> Schema:
-        """Return a schema checking exactly the declared fields present in ``body`` plus the required ones."""
-        keys = self.declared.intersection(body) | self.required
-        schema = self._cache.get(keys)
-        if schema is None:
-            schema = self.schema_class(only=tuple(keys)) if keys != self.declared else self.full
-            if len(self._cache) >= self._cache_size:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[keys] = schema
-        return schema
+    def passes_quickly(self, body: dict[str, Any]) -> bool:
+        """Whether ``body`` is valid, checked without building marshmallow's load result."""
+        for name in self.required:
+            if name not in body:
+                return False
+        fields_ = self.fields
+        try:
+            for key, value in body.items():
+                field = fields_.get(key)
+                if field is not None:
+                    field.deserialize(value, key, body)
+            for rule in self.schema_class.rules:
+                rule(body)
+        except ValidationError:
+            return False
+        return True
 
     def load(self, body: dict[str, Any]) -> Any:
-        """Validate ``body``; raise ``ValidationError`` on the first problems."""
-        return self.schema_for(body).load(body)
+        """Validate ``body`` with marshmallow's full load; raise ``ValidationError`` on the first problems."""
+        return self.full.load(body)
 
 
 messages = BodySchema(MessagesSchema)
@@ -339,6 +363,8 @@ def first_error(messages: Any, path: tuple = ()) -> tuple[str, str]:
 
 def validate(schema: BodySchema, body: dict[str, Any]) -> tuple[str, str] | None:
     """Validate ``body``; return ``(path, message)`` of the first problem, or None."""
+    if isinstance(body, dict) and schema.passes_quickly(body):
+        return None
     try:
         schema.load(body)
     except ValidationError as exc:
