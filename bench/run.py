@@ -2,12 +2,14 @@
 
 Usage: ``python bench/run.py [--rounds 3] [--duration 5] [--workers 2] [--litellm] [--out bench/results]``
 
-Starts the load mock (``bench/loadmock.mjs``, Node), this gateway (``gunicorn.conf.py``), the reference
-gateway (``@portkey-ai/gateway`` on Node, pinned in ``bench/reference/``) and, with ``--litellm``, a
-pinned LiteLLM proxy, all on loopback. Every system gets the same wrk script and bodies against the
-same mock, in alternating rounds; each row is the median over the rounds. Prints, for every row, the
-values, the ratio ours ÷ reference and the target of issue 11 (met or not), and writes
-``latest.json`` and ``latest.md`` under ``bench/results/``. A row the reference cannot serve says so.
+Starts the load mock (``bench/loadmock.mjs``, Node), this gateway (``gunicorn.conf.py``), the floor (a bare
+Flask + gevent proxy, ``bench/floor_app.py``; ``--no-floor`` skips it), the reference gateway
+(``@portkey-ai/gateway`` on Node, pinned in ``bench/reference/``) and, with ``--litellm``, a pinned LiteLLM
+proxy, all on loopback. Every system gets the same wrk script and bodies against the same mock, in
+alternating rounds; each row is the median over the rounds. Prints, for every row, the values, the ratio
+ours ÷ reference and the target of issue 11 (met or not), and writes ``latest.json`` and ``latest.md``
+under ``bench/results/``. A row the reference cannot serve says so. The floor takes part in the rounds'
+pass-through rows only, as a measuring stick: it gets no ratio and no target.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from bench.systems import System  # noqa: E402
 
 TRANSLATED = ("chat_to_anthropic", "messages_to_openai")
 STREAM_CONCURRENCY = 8
+# The floor (bench/floor_app.py) is a measuring stick: its values are shown, never compared or judged.
+FLOOR_NOT_APPLICABLE = "not applicable: the floor only passes requests through"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -338,7 +342,7 @@ def http_parser() -> str:
 
 
 def render(results: dict[str, Any]) -> str:
-    names = [n for n in ("ours", "reference", "litellm") if n in results["systems"]]
+    names = [n for n in ("ours", "reference", "litellm", "floor") if n in results["systems"]]
     head = (
         f"Benchmark {results['time']} ({results['tool']}, {results['rounds']} alternating round(s), "
         f"{results['duration_s']:g}s per load run, medians; {results['cpus']} CPUs shared by the load generator, "
@@ -347,7 +351,9 @@ def render(results: dict[str, Any]) -> str:
         + "".join(f"- {n}: {results['systems'][n]}\n" for n in names)
         + "\n"
     )
-    cols = ["Measure", *names, "ours / reference"] + (["ours / litellm"] if "litellm" in names else [])
+    # The floor's column sits with the systems' values; the ratios compare ours with the others only.
+    cols = ["Measure", *(f"{n} (no target)" if n == "floor" else n for n in names), "ours / reference"]
+    cols += ["ours / litellm"] if "litellm" in names else []
     cols += ["Target (issue 11)", "Met"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for entry in results["rows"]:
@@ -359,6 +365,8 @@ def render(results: dict[str, Any]) -> str:
                 cells.append(f"{many['completed']} of {many['streams']}")
             elif n in entry["values"]:
                 cells.append(format(entry["values"][n], row.fmt))
+            elif entry["notes"].get(n, "").startswith("not applicable"):
+                cells.append("n/a")
             else:
                 cells.append(entry["notes"].get(n, "not measured"))
         cells.append(f"{entry['ratio']:.2f}" if entry["ratio"] is not None else "-")
@@ -369,6 +377,13 @@ def render(results: dict[str, Any]) -> str:
         cells += [entry["target"], "" if not entry["target"] else {True: "met", False: "NOT MET", None: "n/a"}[met]]
         lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
     extra = []
+    if "floor" in names:
+        extra.append(
+            "The floor (bench/floor_app.py) is a bare Flask + geventhttpclient proxy under gunicorn's gevent workers "
+            "(the same HTTP parser as ours): what the Flask + gevent stack alone costs on this machine, in the same "
+            f"rounds; no ratio or target is judged for it. n/a: {FLOOR_NOT_APPLICABLE}; soak, concurrent streams "
+            "and the paced stream are not measured for it."
+        )
     direct = results.get("direct", {})
     if direct:
         extra.append(
@@ -416,8 +431,14 @@ def machine_note(results: dict[str, Any]) -> str | None:
 
 
 def failures_of(system: System) -> dict[str, str]:
-    """Probe every kind of request once; name the ones the system cannot serve and why."""
+    """Probe every kind of request once; name the ones the system cannot serve and why.
+
+    The floor would forward a translated kind's body unchanged (and the mock would answer it), so those kinds
+    are marked not applicable without a probe.
+    """
     failed = {}
+    if system.name == "floor":
+        failed = {key: FLOOR_NOT_APPLICABLE for kind in TRANSLATED for key in (kind, f"{kind}_stream")}
     for key, kind, stream in (
         ("chat", "chat", False),
         ("stream", "chat", True),
@@ -426,7 +447,7 @@ def failures_of(system: System) -> dict[str, str]:
         ("messages_to_openai", "messages_to_openai", False),
         ("messages_to_openai_stream", "messages_to_openai", True),
     ):
-        why = probe(system, kind, stream=stream)
+        why = None if key in failed else probe(system, kind, stream=stream)
         if why:
             failed[key] = why
     return failed
@@ -451,6 +472,7 @@ def main() -> int:
     parser.add_argument("--big-mb", type=int, default=500, help="size of the upload and download (MB; 0 skips)")
     parser.add_argument("--litellm", action="store_true", help=f"also run LiteLLM proxy {systems.LITELLM_VERSION}")
     parser.add_argument("--no-reference", action="store_true", help="skip the reference gateway")
+    parser.add_argument("--no-floor", action="store_true", help="skip the floor (bare Flask + gevent proxy)")
     parser.add_argument("--no-translation", action="store_true", help="skip the in-process translator costs")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
@@ -470,7 +492,10 @@ def main() -> int:
         "logs": str(logs),
     }
     try:
-        started.append(systems.start_ours(logs, mock.url, args.workers))
+        ours = systems.start_ours(logs, mock.url, args.workers)
+        started.append(ours)
+        if not args.no_floor:
+            started.append(systems.start_floor(logs, mock.url, args.workers))
         if not args.no_reference:
             started.append(systems.start_reference(logs, mock.url))
         if args.litellm:
@@ -481,7 +506,8 @@ def main() -> int:
         for s in started:
             warm(load, s, failures[s.name])
             for key, why in failures[s.name].items():
-                print(f"{s.name}: {key} {why}", flush=True)
+                if why != FLOOR_NOT_APPLICABLE:
+                    print(f"{s.name}: {key} {why}", flush=True)
         per_round: dict[str, list[dict[str, float]]] = {s.name: [] for s in started}
         direct_rounds = []
         for i in range(args.rounds):
@@ -500,6 +526,8 @@ def main() -> int:
                 v["added_p50_c1"] = v["p50_c1"] - results["direct"]["p50_c1"]
             if "ttfb_p50" in v:
                 v["ttfb_added"] = v["ttfb_p50"] - results["direct"]["ttfb_p50"]
+            if s.name == "floor":
+                continue  # the paced stream, the soak and the concurrent streams are not measured for the floor
             if "stream" in failures[s.name]:
                 failures[s.name]["relay"] = failures[s.name]["stream"]
             else:
@@ -509,6 +537,8 @@ def main() -> int:
                 else:
                     v["relay_delay_ms"] = delay
         for s in started:
+            if s.name == "floor":
+                continue
             print(f"soak and concurrent streams: {s.name}", flush=True)
             if "chat" not in failures[s.name]:
                 values[s.name] |= soak(load, s, args.soak)
@@ -522,7 +552,7 @@ def main() -> int:
                 }
         if args.big_mb:
             print("large bodies: ours", flush=True)
-            results["large_bodies"] = large_bodies(logs, started[0], args.big_mb)
+            results["large_bodies"] = large_bodies(logs, ours, args.big_mb)
         results["values"] = values
     finally:
         for s in started:

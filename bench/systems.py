@@ -1,8 +1,11 @@
-"""Start the processes a benchmark run compares: the load mock, this gateway, the reference gateway, LiteLLM.
+"""Start the processes a benchmark run compares: the load mock, this gateway, the floor, the reference, LiteLLM.
 
 Every system listens on loopback and is reached the same way by the same wrk script; each one says
 which headers and which model names route a request to the load mock (``Route``) and which pids to
 count for CPU (the whole process tree) and for memory (its request-serving processes).
+
+The floor (``bench/floor_app.py``) is the cheapest Flask + gevent proxy: what a bare Flask app under gunicorn's
+gevent workers costs on this machine, a measuring stick for the absolute targets.
 
 The reference is ``@portkey-ai/gateway`` at the version pinned in ``bench/reference/package.json``
 (with its lock file), installed once by ``npm ci`` into ``bench/.cache/reference`` and run on the
@@ -130,6 +133,23 @@ def start_ours(logs: Path, mock_url: str, workers: int) -> System:
     server = start_gateway(logs, workers=workers, env={"GATEWAY_LOGLEVEL": "warning"})
     label = f"this gateway ({workers} gevent worker{'s' * (workers != 1)})"
     return System("ours", label, server, portkey_router(mock_url))
+
+
+def start_floor(logs: Path, mock_url: str, workers: int) -> System:
+    """Start the floor (``bench/floor_app.py``, a bare Flask + geventhttpclient proxy) under gunicorn's stock gevent
+    worker with ``workers`` workers; it takes the same Portkey headers as ours and the reference.
+
+    gunicorn's ``http_parser`` is left at ``auto``, as ours leaves it: its C parser (``gunicorn_h1c``) when installed,
+    so the floor parses requests with the same parser as ours. Worker connections and keep-alive match
+    ``gunicorn.conf.py``; nothing else of ours is used.
+    """
+    port = free_port()
+    cmd = [sys.executable, "-m", "gunicorn", "-k", "gevent", "-w", str(workers), "--worker-connections", "1000"]
+    cmd += ["-b", f"127.0.0.1:{port}", "--chdir", str(BENCH), "--keep-alive", "75", "--graceful-timeout", "2"]
+    cmd += ["--no-control-socket", "--log-level", "warning", "floor_app:app"]
+    server = start(cmd, ready_path="/healthz", port=port, log_path=logs / f"floor-{port}.log")
+    label = f"floor: bare Flask + gevent proxy ({workers} worker{'s' * (workers != 1)}, bench/floor_app.py)"
+    return System("floor", label, server, portkey_router(mock_url))
 
 
 def node() -> str:
