@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from gateway.core.offload import blocking
 from gateway.observability.filters import COLUMNS, STATUS_CLASSES, matches
 from gateway.observability.write_behind import WriteBehind
 
@@ -84,21 +85,26 @@ class SQLiteRecordStore:
             for record in batch
         ]
         with self._lock:
-            db = self._conn()
-            with db:  # one transaction per batch
-                db.execute("BEGIN")
-                db.executemany(
-                    "INSERT OR REPLACE INTO request_records (id, time, status, provider, catalog_slug, gateway_key, "
-                    "model_requested, model_answered, trace_id, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
+            blocking(self._insert, rows)
+
+    def _insert(self, rows: list[tuple[Any, ...]]) -> None:
+        # Runs in a thread of gevent's pool under gevent: the commit, a WAL checkpoint or the pruning
+        # DELETE can take tens of milliseconds, which the worker's other requests need not wait for.
+        db = self._conn()
+        with db:  # one transaction per batch
+            db.execute("BEGIN")
+            db.executemany(
+                "INSERT OR REPLACE INTO request_records (id, time, status, provider, catalog_slug, gateway_key, "
+                "model_requested, model_answered, trace_id, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            self._unpruned += len(rows)
+            if self._unpruned >= max(64, self.max_records // 10):  # drop the oldest past the cap now and then
+                self._unpruned = 0
+                db.execute(
+                    "DELETE FROM request_records WHERE seq <= (SELECT MAX(seq) FROM request_records) - ?",
+                    (self.max_records,),
                 )
-                self._unpruned += len(rows)
-                if self._unpruned >= max(64, self.max_records // 10):  # drop the oldest past the cap now and then
-                    self._unpruned = 0
-                    db.execute(
-                        "DELETE FROM request_records WHERE seq <= (SELECT MAX(seq) FROM request_records) - ?",
-                        (self.max_records,),
-                    )
 
     def query(self, filters: dict[str, Any], limit: int = 50, before: str | None = None) -> list[dict[str, Any]]:
         """Records passing ``filters``, newest first, older than ``before`` when given."""
