@@ -58,6 +58,8 @@ GEVENT_PROBE = textwrap.dedent(
     during = [t for t in ticks if t > started]
     assert ident != real_ident(), "the call ran on the hub's thread"
     assert len(during) >= 10, f"other greenlets stalled while the call ran: {len(during)} ticks"
+    assert blocking(real_ident) == ident, "calls run on one thread of their own"
+    assert gevent.get_hub().threadpool.size == 0, "the call went to the hub's pool"
     try:
         blocking(int, "not a number")
     except ValueError:
