@@ -5,17 +5,21 @@ own handshake) raises and is answered as JSON by the gateway's error handlers. O
 is connected the view returns a response object that, when the server calls it, answers 101 on
 the raw gunicorn socket, relays until both sides close, then ends the connection by raising
 ``StopIteration`` - gunicorn's signal to close a connection without writing a response.
+
+The relay (wsproto, h11: about 1 MB of a worker's memory) loads with the first session.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, request
 
-from gateway.realtime import session as realtime
 from gateway.web.incoming import request_headers, request_options
 from gateway.web.state import current_state
+
+if TYPE_CHECKING:
+    from gateway.realtime.session import Session
 
 bp = Blueprint("realtime", __name__)
 
@@ -27,7 +31,7 @@ class SessionClosed(StopIteration):
 class SessionResponse(Response):
     """A response whose WSGI call runs the realtime session instead of sending a body."""
 
-    def __init__(self, session: realtime.Session) -> None:
+    def __init__(self, session: Session) -> None:
         super().__init__(status=101)
         self.session = session
 
@@ -40,6 +44,8 @@ class SessionResponse(Response):
 @bp.get("/v1/realtime")  # a plain GET is answered 426
 def realtime_session() -> Response:
     """Open a realtime WebSocket session with the provider named by the headers or config."""
+    from gateway.realtime import session as realtime
+
     headers = request_headers()
     options = request_options(headers)
     query = request.query_string.decode("latin-1")

@@ -17,17 +17,16 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
-from xml.etree import ElementTree
-
-from botocore.credentials import Credentials
 
 from gateway.auth.token_cache import cache_key
 from gateway.core.errors import ProviderError
 from gateway.transport.client import Timeout, UpstreamFailure
-from translators.bedrock.sigv4 import amz_date, region_of, sign
+from translators.bedrock.sigv4 import AwsKeys, amz_date, region_of, sign
 from translators.contract import Target, TranslationError
 
 if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
+
     from gateway.auth.token_cache import TokenCache
     from gateway.core.plan import Leaf
     from gateway.transport.outbound import Outbound
@@ -46,7 +45,7 @@ def _fail(status: int, detail: str) -> ProviderError:
     )
 
 
-def _text(node: ElementTree.Element | None, name: str) -> str:
+def _text(node: Element | None, name: str) -> str:
     if node is None:
         return ""
     for child in node.iter():
@@ -55,7 +54,7 @@ def _text(node: ElementTree.Element | None, name: str) -> str:
     return ""
 
 
-def _find(root: ElementTree.Element, name: str) -> ElementTree.Element | None:
+def _find(root: Element, name: str) -> Element | None:
     for child in root.iter():
         if child.tag.rsplit("}", 1)[-1] == name:
             return child
@@ -64,6 +63,8 @@ def _find(root: ElementTree.Element, name: str) -> ElementTree.Element | None:
 
 def parse_assume_role(status: int, body: bytes) -> tuple[dict[str, str], float]:
     """Parse an AssumeRole answer into ``(credentials, expires_at epoch)``; raise ``ProviderError`` on errors."""
+    from xml.etree import ElementTree  # with the first AssumeRole answer
+
     try:
         # STS (or the operator's endpoint) answers; ElementTree resolves no external entities and
         # expat >= 2.4 caps entity amplification.
@@ -90,17 +91,17 @@ def parse_assume_role(status: int, body: bytes) -> tuple[dict[str, str], float]:
     return found, expires_at
 
 
-def _source(options: dict[str, Any]) -> Credentials | None:
+def _source(options: dict[str, Any]) -> AwsKeys | None:
     """The credentials that sign AssumeRole: the leaf's static keys, else the assume-role environment keys."""
     if options.get("aws_access_key_id") and options.get("aws_secret_access_key"):
         token = options.get("aws_session_token") or None
-        return Credentials(str(options["aws_access_key_id"]), str(options["aws_secret_access_key"]), token)
+        return AwsKeys(str(options["aws_access_key_id"]), str(options["aws_secret_access_key"]), token)
     key, secret = os.environ.get("AWS_ASSUME_ROLE_ACCESS_KEY_ID"), os.environ.get("AWS_ASSUME_ROLE_SECRET_ACCESS_KEY")
-    return Credentials(key, secret) if key and secret else None
+    return AwsKeys(key, secret) if key and secret else None
 
 
 def assume_role(
-    outbound: "Outbound", region: str, role_arn: str, external_id: str | None, source: Credentials
+    outbound: "Outbound", region: str, role_arn: str, external_id: str | None, source: AwsKeys
 ) -> tuple[dict[str, str], float]:
     """Call STS AssumeRole; return ``(credentials dict, expires_at)``."""
     settings = outbound.settings

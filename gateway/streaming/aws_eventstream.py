@@ -1,7 +1,7 @@
 """Decode AWS binary event streams (Bedrock ``ConverseStream``) with botocore.
 
-botocore's ``EventStreamBuffer`` reassembles frames split across (or sharing) network reads
-and checks both CRCs. ``AWSEventStream`` mirrors ``relay.UpstreamEvents``: it yields
+botocore's ``EventStreamBuffer`` (loaded with the first event stream) reassembles frames split
+across (or sharing) network reads and checks both CRCs. ``AWSEventStream`` mirrors ``relay.UpstreamEvents``: it yields
 ``(b"", [StreamEvent, ...])`` batches and records how the stream ended.
 """
 
@@ -11,7 +11,6 @@ import logging
 from collections.abc import Iterator
 
 import orjson
-from botocore.eventstream import EventStreamBuffer, ParserError
 
 from gateway.streaming.endings import broken_off
 from gateway.transport.client import BodyFailure, UpstreamResponse
@@ -46,7 +45,10 @@ class AWSEventStream:
         self.idle_timeout = idle_timeout
         self.ended: str | None = None
         self.detail = ""
+        from botocore.eventstream import EventStreamBuffer, ParserError  # botocore loads on first use
+
         self._buffer = EventStreamBuffer()
+        self._corrupt = ParserError
 
     def __iter__(self) -> Iterator[tuple[bytes, list[StreamEvent]]]:
         buffer = self._buffer
@@ -63,7 +65,7 @@ class AWSEventStream:
                 self.ended, self.detail = "cut", "the provider closed the stream in the middle of a frame"
             else:
                 self.ended = "complete"
-        except ParserError as exc:
+        except self._corrupt as exc:
             self.ended, self.detail = (
                 "cut",
                 f"the provider sent a corrupt event-stream frame ({exc.__class__.__name__})",

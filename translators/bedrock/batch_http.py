@@ -28,10 +28,8 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from botocore.awsrequest import AWSRequest
-
 from translators.bedrock.request import signing_credentials, signing_time
-from translators.bedrock.sigv4 import PinnedSigV4, region_of, sign
+from translators.bedrock.sigv4 import region_of, sign
 from translators.contract import HttpRequest, Target, TranslationError
 from translators.hostnames import s3_bucket
 from translators.openai_shapes import error_envelope, json_bytes
@@ -43,13 +41,6 @@ _KMS_KEY_OPTIONS = (
     "aws_server_side_encryption_kms_key_id",
     "aws_server_side_encryption_kmskey_id",
 )
-
-
-class S3SigV4(PinnedSigV4):
-    """SigV4 as S3 wants it: the canonical URI is the path as sent, not escaped a second time."""
-
-    def _normalize_url_path(self, path: str) -> str:
-        return path
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -102,9 +93,8 @@ def s3_request(
     bucket, key = split_s3_uri(uri)
     url = object_url(target, bucket, key)
     unsigned = {**(headers or {}), "x-amz-content-sha256": sha256}
-    request = AWSRequest(method=method, url=url, data=None, headers=unsigned)
-    S3SigV4(signing_credentials(target), "s3", region_of(target), signing_time(target)).add_auth(request)
-    return HttpRequest(method, url, {name.lower(): value for name, value in request.headers.items()})
+    keys, region, timestamp = signing_credentials(target), region_of(target), signing_time(target)
+    return HttpRequest(method, url, sign(method, url, unsigned, None, keys, "s3", region, timestamp, s3=True))
 
 
 def control_request(

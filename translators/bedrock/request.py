@@ -22,9 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from botocore.credentials import Credentials
-
-from translators.bedrock.sigv4 import amz_date, region_of, sign
+from translators.bedrock.sigv4 import AwsKeys, amz_date, region_of, sign
 from translators.contract import HttpRequest, Target, TranslationError
 from translators.openai_shapes import json_bytes
 
@@ -50,11 +48,11 @@ def signing_time(target: Target) -> str:
     return amz_date(pinned if isinstance(pinned, (int, float)) else None)
 
 
-def signing_credentials(target: Target) -> Credentials:
+def signing_credentials(target: Target) -> AwsKeys:
     """Return the AWS credentials to sign with: assumed-role ones, else the static keys."""
     aws = target.credentials.get("aws")
     if isinstance(aws, Mapping) and aws.get("access_key_id"):
-        return Credentials(aws["access_key_id"], aws["secret_access_key"], aws.get("session_token"))
+        return AwsKeys(aws["access_key_id"], aws["secret_access_key"], aws.get("session_token"))
     key, secret = target.option("aws_access_key_id"), target.option("aws_secret_access_key")
     if not key or not secret:
         raise TranslationError(
@@ -62,7 +60,7 @@ def signing_credentials(target: Target) -> Credentials:
             "aws_auth_type assumedRole with aws_role_arn, or aws_auth_type apiKey with an API key",
             "aws_access_key_id",
         )
-    return Credentials(str(key), str(secret), target.option("aws_session_token"))
+    return AwsKeys(str(key), str(secret), target.option("aws_session_token"))
 
 
 def request_for(target: Target, model: str, action: str, payload: dict[str, Any]) -> HttpRequest:

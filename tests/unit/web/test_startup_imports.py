@@ -7,7 +7,21 @@ import sys
 
 from tests.support import ROOT
 
-LAZY = ("redis", "cryptography", "genai_prices", "pydantic", "numpy", "jsonschema", "jwt", "referencing", "regex")
+LAZY = (
+    "redis",
+    "cryptography",
+    "genai_prices",
+    "pydantic",
+    "numpy",
+    "jsonschema",
+    "jwt",
+    "referencing",
+    "regex",
+    "botocore",
+    "xml.etree",
+    "wsproto",
+    "h11",
+)
 
 
 def test_building_the_app_imports_no_heavy_library() -> None:
