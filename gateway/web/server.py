@@ -19,6 +19,12 @@ the app, ``requests``, ``urllib3`` nor ``ssl``-using code of the gateway.
   never touched, and nothing is closed while the worker has room.
 * **one write per answer**: a request is served by ``response_writer.serve_request``, whose response
   sends the head together with the first body chunk.
+* **turns**: after each answer on a kept-alive connection the greenlet waits for the next turn of
+  the event loop before reading that connection's next request. A gevent socket read that finds its
+  bytes already there does not yield, so without this a busy connection whose next request and
+  upstream answer were always ready kept the worker to itself: measured with a greenlet switch
+  tracer under wrk at concurrency 32, single turns served up to 66 requests (23 ms CPU) while the
+  worker's other connections waited, and p99 was 47 ms against a median of 6. With turns, p99 17 ms.
 * **JSON rejections**: gunicorn answers requests it cannot parse (bad request line, bad or
   duplicate framing headers, a header over ``limit_request_field_size``: 400, 414, 431, ...) itself,
   before the app sees them, with an HTML page. The worker writes the gateway's documented error
@@ -54,6 +60,9 @@ from gateway.core.safelog import describe
 from gateway.web.response_writer import serve_request
 
 #: Query parameter names whose values never reach the access log (compared case-insensitively).
+#: A kept-alive connection's wait for its next turn (any value above 0 ends the loop's current turn).
+TURN_SECONDS = 1e-5
+
 SECRET_PARAMS = frozenset(
     {
         "key",
@@ -249,7 +258,10 @@ class GatewayWorker(GeventWorker):
 
     def handle_request(self, listener_name, req, sock, addr):  # type: ignore[no-untyped-def]
         try:
-            return serve_request(self, listener_name, req, sock, addr)
+            kept = serve_request(self, listener_name, req, sock, addr)
+            if kept:
+                gevent.sleep(TURN_SECONDS)  # a timer: the loop polls every connection before this one goes on
+            return kept
         except (gevent.GreenletExit, SystemExit):  # the worker is stopping, or a request hit its timeout
             return False
 

@@ -43,3 +43,41 @@ def test_json_error_page_is_a_complete_http_response_in_the_gateway_shape() -> N
     document = json.loads(body)
     assert document["status"] == "failure" and document["error"]["code"] == "headers_too_large"
     assert "32768" in document["message"]
+
+
+def test_a_kept_alive_connection_waits_for_the_next_turn_of_the_loop(monkeypatch) -> None:
+    """After an answer, the worker lets every other ready greenlet run before that connection goes on."""
+    import gevent
+
+    from gateway.web import server
+
+    monkeypatch.setattr(server, "serve_request", lambda *args: True)
+    ran: list[str] = []
+
+    def other() -> None:
+        ran.append("other connection")
+
+    def connection() -> None:
+        gevent.spawn(other)  # ready to run, as a connection whose bytes have arrived is
+        assert server.GatewayWorker.handle_request(None, "listener", None, None, None) is True
+        ran.append("next request")
+
+    gevent.spawn(connection).join(timeout=5)
+    assert ran == ["other connection", "next request"]
+
+
+def test_a_closing_connection_does_not_wait(monkeypatch) -> None:
+    import gevent
+
+    from gateway.web import server
+
+    monkeypatch.setattr(server, "serve_request", lambda *args: False)
+    ran: list[str] = []
+
+    def connection() -> None:
+        gevent.spawn(lambda: ran.append("other connection"))
+        assert server.GatewayWorker.handle_request(None, "listener", None, None, None) is False
+        ran.append("done")
+
+    gevent.spawn(connection).join(timeout=5)
+    assert ran[0] == "done"
