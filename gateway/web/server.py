@@ -24,7 +24,8 @@ the app, ``requests``, ``urllib3`` nor ``ssl``-using code of the gateway.
   bytes already there does not yield, so without this a busy connection whose next request and
   upstream answer were always ready kept the worker to itself: measured with a greenlet switch
   tracer under wrk at concurrency 32, single turns served up to 66 requests (23 ms CPU) while the
-  worker's other connections waited, and p99 was 47 ms against a median of 6. With turns, p99 17 ms.
+  worker's other connections waited, and p99 was 47 ms against a median of 6. With turns, p99 18 ms
+  (the bare Flask floor of the benchmark: 14 to 21), and nothing added at concurrency 1.
 * **JSON rejections**: gunicorn answers requests it cannot parse (bad request line, bad or
   duplicate framing headers, a header over ``limit_request_field_size``: 400, 414, 431, ...) itself,
   before the app sees them, with an HTML page. The worker writes the gateway's documented error
@@ -60,9 +61,6 @@ from gateway.core.safelog import describe
 from gateway.web.response_writer import serve_request
 
 #: Query parameter names whose values never reach the access log (compared case-insensitively).
-#: A kept-alive connection's wait for its next turn (any value above 0 ends the loop's current turn).
-TURN_SECONDS = 1e-5
-
 SECRET_PARAMS = frozenset(
     {
         "key",
@@ -183,6 +181,23 @@ def json_error_page(status_int: int, reason: str, limits: dict[str, int]) -> byt
     return head.encode("latin-1") + body
 
 
+def next_turn() -> None:
+    """Wait for the event loop's next turn: after it has polled every socket (without blocking) and
+    run what was ready.
+
+    A timer of 0 s is already due, so the loop polls with no timeout and fires it in its next turn.
+    ``gevent.sleep(0)`` would resume before the poll (sockets whose bytes have arrived would still
+    wait); ``gevent.sleep`` of any time above 0 rounds the loop's poll up to libev's 1 ms minimum,
+    which a lone client would wait for after every answer.
+    """
+    hub = gevent.get_hub()
+    timer = hub.loop.timer(0)
+    try:
+        hub.wait(timer)
+    finally:
+        timer.close()
+
+
 class _Waiting:
     """One connection waiting for its next request head; ``close`` ends the wait at once."""
 
@@ -260,7 +275,7 @@ class GatewayWorker(GeventWorker):
         try:
             kept = serve_request(self, listener_name, req, sock, addr)
             if kept:
-                gevent.sleep(TURN_SECONDS)  # a timer: the loop polls every connection before this one goes on
+                next_turn()
             return kept
         except (gevent.GreenletExit, SystemExit):  # the worker is stopping, or a request hit its timeout
             return False

@@ -81,3 +81,38 @@ def test_a_closing_connection_does_not_wait(monkeypatch) -> None:
 
     gevent.spawn(connection).join(timeout=5)
     assert ran[0] == "done"
+
+
+def test_in_each_turn_every_connection_whose_bytes_arrived_runs() -> None:
+    """Unlike ``gevent.sleep(0)``, a turn includes a poll: a connection whose request has arrived is
+    served in it, before the busy connection's turn after that."""
+    import gevent
+    from gevent import socket as gsocket
+
+    from gateway.web.server import next_turn
+
+    ran: list[str] = []
+    near, far = gsocket.socketpair()
+    try:
+
+        def reader() -> None:
+            for _ in range(3):
+                near.recv(1)
+                ran.append("reader")
+
+        waiting = gevent.spawn(reader)
+        gevent.sleep(0.01)  # the reader now waits on its socket
+
+        def busy() -> None:
+            for _ in range(3):
+                far.send(b"x")  # a request for the reader arrives while this greenlet runs
+                next_turn()
+                ran.append("busy")
+
+        gevent.spawn(busy).join(timeout=5)
+        waiting.join(timeout=5)
+    finally:
+        near.close()
+        far.close()
+    assert ran.count("reader") == 3
+    assert ran.index("reader") < 2, ran  # served in the busy connection's first turn, not after all three
