@@ -24,36 +24,37 @@ Outbound proxies and any per-call TLS option other than the configured bundle ar
 Errors are raised as ``ConnectError`` (no connection), ``BlockedAddress``, ``TimeoutError``
 (no data in time), ``ResponseCut`` (the connection broke off) or ``http.client.HTTPException``
 (a malformed response); ``gateway.transport.client`` maps them to its failure kinds.
+
+Its parts: ``origin_pool.py`` (the idle connections of an origin), ``http_request.py`` (the bytes
+of a request), ``http_response.py`` (the answer read off its connection); this module connects,
+sends and retries.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
-import select
 import socket
 import ssl
-import time
-import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from geventhttpclient._parser import HTTPParseError, HTTPResponseParser
 from requests.adapters import HTTPAdapter
 from requests.models import PreparedRequest, Response
 from requests.structures import CaseInsensitiveDict
 from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_encoding_from_headers, select_proxy
 
-from gateway.core.sockets import LAST_CHUNK, send_whole
-from gateway.core.sockets import chunk as http_chunk
+from gateway.core.sockets import send_whole
+from gateway.transport.http_request import request_head, send_body
+from gateway.transport.http_response import (
+    READ_BLOCK,
+    FastResponse,
+    HTTPParseError,
+    ResponseCut,
+    ResponseHeaders,
+    ResponseParser,
+)
+from gateway.transport.origin_pool import Origin
 from gateway.transport.ssrf import TrustedHosts, is_public_address
-
-READ_BLOCK = 64 * 1024
-SEND_BLOCK = 64 * 1024
-# bodies up to this size go out in the same write as the request head
-INLINE_BODY = 16 * 1024
-# a pooled connection given back less than this long ago is reused without a liveness check
-FRESH_S = 1.0
 
 
 class BlockedAddress(OSError):
@@ -64,295 +65,8 @@ class ConnectError(OSError):
     """No connection could be made (resolution, refusal, connect timeout, TLS handshake)."""
 
 
-class ResponseCut(ConnectionError):
-    """The connection closed or broke before the response was complete."""
-
-
 class _Stale(Exception):
     """A reused connection failed before any response byte arrived (internal: retried once)."""
-
-
-def _original_poll() -> Any:
-    """``select.poll`` as the OS provides it (gevent may patch it; a zero-timeout poll never blocks)."""
-    try:
-        from gevent.monkey import get_original
-
-        return get_original("select", "poll")
-    except (ImportError, AttributeError):  # pragma: no cover - gevent is a dependency
-        return select.poll
-
-
-_poll = _original_poll()
-
-
-def _readable_now(sock: socket.socket) -> bool:
-    """Whether an idle connection has something to read (EOF or stray bytes: it must not be reused)."""
-    try:
-        poller = _poll()
-        poller.register(sock.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
-        return bool(poller.poll(0))
-    except (OSError, ValueError):
-        return True
-
-
-class ResponseHeaders(Mapping[str, str]):
-    """Response headers: case-insensitive lookup (repeated fields joined), ``items()`` as received."""
-
-    __slots__ = ("_joined", "_lines")
-
-    def __init__(self, lines: list[tuple[str, str]]) -> None:
-        self._lines = lines
-        joined: dict[str, str] = {}
-        for name, value in lines:
-            key = name.lower()
-            joined[key] = f"{joined[key]}, {value}" if key in joined else value
-        self._joined = joined
-
-    def __getitem__(self, name: str) -> str:
-        return self._joined[name.lower()]
-
-    def get(self, name: str, default: Any = None) -> Any:
-        return self._joined.get(name.lower(), default)
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._joined
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._joined)
-
-    def __len__(self) -> int:
-        return len(self._joined)
-
-    def items(self) -> list[tuple[str, str]]:  # type: ignore[override]
-        """Every header line as received (a repeated field, e.g. ``set-cookie``, once per line)."""
-        return list(self._lines)
-
-    def getlist(self, name: str) -> list[str]:
-        key = name.lower()
-        return [v for n, v in self._lines if n.lower() == key]
-
-    def __repr__(self) -> str:
-        return f"ResponseHeaders({self._lines!r})"
-
-
-class _Parser(HTTPResponseParser):
-    """llhttp (through geventhttpclient) with the callbacks a proxy needs."""
-
-    def __init__(self, head_only: bool) -> None:
-        super().__init__()
-        self.head_only = head_only
-        self.lines: list[tuple[str, str]] = []
-        self.field = ""
-        self.value: str | None = None
-        self.headers_done = False
-        self.complete = False
-        self.body: list[bytes] = []
-
-    def _on_message_begin(self) -> None:
-        if self.complete:  # the final response after an interim 1xx one
-            self.complete = False
-            self.headers_done = False
-            self.lines = []
-
-    def _on_status(self, message: str) -> None:
-        pass
-
-    def _on_header_field(self, text: str) -> None:
-        if self.value is not None:
-            self.lines.append((self.field, self.value))
-            self.field, self.value = text, None
-        else:
-            self.field += text
-
-    def _on_header_value(self, text: str) -> None:
-        self.value = text if self.value is None else self.value + text
-
-    def _on_headers_complete(self) -> bool:
-        if self.value is not None or self.field:
-            self.lines.append((self.field, self.value or ""))
-        self.field, self.value = "", None
-        self.headers_done = True
-        return self.head_only  # True: no body follows (HEAD)
-
-    def _on_body(self, data: bytearray) -> None:
-        self.body.append(bytes(data))
-
-    def _on_message_complete(self) -> None:
-        self.complete = True
-
-
-class Origin:
-    """Idle keep-alive connections to one origin, with the time each was last given back."""
-
-    __slots__ = ("guard", "host", "host_header", "https", "idle", "maxsize", "port")
-
-    def __init__(self, https: bool, host: str, port: int, guard: bool, maxsize: int) -> None:
-        self.https = https
-        self.host = host
-        self.port = port
-        self.guard = guard
-        self.maxsize = maxsize
-        default = 443 if https else 80
-        name = f"[{host}]" if ":" in host else host
-        self.host_header = name if port == default else f"{name}:{port}"
-        self.idle: list[tuple[socket.socket, float]] = []
-
-    def take(self, check: bool = False) -> socket.socket | None:
-        """Return an idle connection that is still open, or None.
-
-        A connection idle for more than ``FRESH_S`` (any, with ``check``) is checked first (a
-        zero-timeout poll): one the peer closed is dropped. A fresher one is used as it is; if the
-        peer closed it in that moment, the request is retried once on a new connection (``_Stale``).
-        """
-        idle = self.idle
-        if not idle:
-            return None
-        now = time.monotonic()
-        while idle:
-            sock, since = idle.pop()
-            if (now - since < FRESH_S and not check) or not _readable_now(sock):
-                return sock
-            sock.close()
-        return None
-
-    def give(self, sock: socket.socket) -> None:
-        if len(self.idle) < self.maxsize:
-            self.idle.append((sock, time.monotonic()))
-        else:
-            sock.close()
-
-    def close(self) -> None:
-        while self.idle:
-            self.idle.pop()[0].close()
-
-
-class _Decoder:
-    """Decode a gzip or deflate body as it arrives."""
-
-    def __init__(self, encoding: str) -> None:
-        self.gzip = encoding in ("gzip", "x-gzip")
-        self._obj = zlib.decompressobj(16 + zlib.MAX_WBITS if self.gzip else zlib.MAX_WBITS)
-        self._first = True
-
-    def feed(self, data: bytes) -> bytes:
-        if self._first and not self.gzip and data:
-            self._first = False
-            try:
-                return self._obj.decompress(data)
-            except zlib.error:  # a raw deflate stream without the zlib header
-                self._obj = zlib.decompressobj(-zlib.MAX_WBITS)
-        self._first = False
-        return self._obj.decompress(data)
-
-    def flush(self) -> bytes:
-        return self._obj.flush()
-
-
-class FastResponse:
-    """A response whose body is read from the connection as it arrives."""
-
-    __slots__ = ("_decoder", "_origin", "_parser", "_sock", "headers", "reason", "status")
-
-    def __init__(self, origin: Origin, sock: socket.socket, parser: _Parser) -> None:
-        self._origin = origin
-        self._sock: socket.socket | None = sock
-        self._parser = parser
-        self.status = parser.get_code()
-        self.reason = ""
-        self.headers = ResponseHeaders(parser.lines)
-        encoding = self.headers.get("content-encoding", "").strip().lower()
-        self._decoder = _Decoder(encoding) if encoding in ("gzip", "x-gzip", "deflate") else None
-        if parser.complete:
-            self._finish()
-
-    def _finish(self) -> None:
-        """The message is complete: keep the connection for the next request when it allows."""
-        sock, self._sock = self._sock, None
-        if sock is None:
-            return
-        if self._parser.should_keep_alive():
-            self._origin.give(sock)
-        else:
-            sock.close()
-
-    def _pending(self) -> bytes:
-        body = self._parser.body
-        if not body:
-            return b""
-        data = body[0] if len(body) == 1 else b"".join(body)
-        body.clear()
-        return data
-
-    def _decode(self, data: bytes, last: bool) -> bytes:
-        if self._decoder is None:
-            return data
-        try:
-            out = self._decoder.feed(data)
-            return out + self._decoder.flush() if last else out
-        except zlib.error as exc:
-            self.close()
-            raise ResponseCut(f"undecodable {self.headers.get('content-encoding')} body") from exc
-
-    def _receive(self) -> None:
-        """Read the next bytes of the body into the parser (raises on a broken connection)."""
-        sock = self._sock
-        if sock is None:
-            raise ResponseCut("the response is closed")
-        try:
-            data = sock.recv(READ_BLOCK)
-            if data:
-                self._parser.feed(data)
-            else:
-                with contextlib.suppress(HTTPParseError):
-                    self._parser.feed(b"")  # the end of a body delimited by the connection's close
-                if not self._parser.complete:
-                    raise ResponseCut("the connection closed before the end of the response")
-        except BaseException:
-            self.close()
-            raise
-        if self._parser.complete:
-            self._finish()
-
-    def iter_content(self) -> Iterator[bytes]:
-        """Yield the (decoded) body as it arrives: each chunk of a chunked body, else what one read brought."""
-        parser = self._parser
-        body = parser.body
-        decoder = self._decoder
-        while True:
-            if body:
-                pieces = body[:]
-                body.clear()
-                for piece in pieces:
-                    out = piece if decoder is None else self._decode(piece, False)
-                    if out:
-                        yield out
-            if parser.complete:
-                if decoder is not None:
-                    tail = self._decode(b"", True)
-                    if tail:
-                        yield tail
-                return
-            self._receive()
-
-    def read(self) -> bytes:
-        """Return the whole (decoded) body."""
-        parser = self._parser
-        while not parser.complete:
-            self._receive()
-        return self._decode(self._pending(), True)
-
-    def close(self) -> None:
-        """Free the connection: pooled again if the body was read to its end, else closed."""
-        sock, self._sock = self._sock, None
-        if sock is not None:
-            sock.close()
-
-    # what requests' Response.iter_content and close use on ``raw``
-    def stream(self, amt: int = READ_BLOCK, decode_content: bool = True) -> Iterator[bytes]:
-        return self.iter_content()
-
-    def release_conn(self) -> None:
-        self.close()
 
 
 def _replayable(body: Any) -> tuple[bool, int | None]:
@@ -406,7 +120,7 @@ class FastAdapter(HTTPAdapter):
             body = body.encode()
         origin, target = self._origin(url, guard)
         head_only = method.upper() == "HEAD"
-        head, inline = self._head(method, target, origin, headers, body)
+        head, inline = request_head(method, target, origin.host_header, headers, body)
         replayable, position = _replayable(body)
         sock = origin.take(check=not replayable)  # a body that cannot be sent twice needs a live connection
         if sock is not None:
@@ -440,36 +154,6 @@ class FastAdapter(HTTPAdapter):
             self._origins[key] = origin
         target = "/" + path if slash else "/"
         return origin, target.partition("#")[0]
-
-    def _head(
-        self, method: str, target: str, origin: Origin, headers: Mapping[str, str], body: Any
-    ) -> tuple[bytes, bytes | None]:
-        """Return the request head, and the body when it is small enough to go out with it."""
-        if _unsafe(method) or _unsafe(target) or " " in target:
-            raise ValueError("the request line contains a space or a line break")
-        lines = [f"{method} {target} HTTP/1.1\r\n"]
-        names = set()
-        for name, value in headers.items():
-            if _unsafe(name) or _unsafe(value):
-                raise ValueError(f"the request header {name!r} contains a line break")
-            lines.append(f"{name}: {value}\r\n")
-            names.add(name.lower())
-        if "host" not in names:
-            lines.insert(1, f"Host: {origin.host_header}\r\n")
-        inline: bytes | None = None
-        if body is None:
-            if method.upper() in ("POST", "PUT", "PATCH") and "content-length" not in names:
-                lines.append("Content-Length: 0\r\n")
-            inline = b""
-        elif isinstance(body, (bytes, bytearray, memoryview)):
-            if "content-length" not in names:
-                lines.append(f"Content-Length: {len(body)}\r\n")
-            inline = bytes(body) if len(body) <= INLINE_BODY else None
-        elif "content-length" not in names and "transfer-encoding" not in names:
-            size = _sized(body)
-            lines.append(f"Content-Length: {size}\r\n" if size is not None else "Transfer-Encoding: chunked\r\n")
-        lines.append("\r\n")
-        return "".join(lines).encode("latin-1"), inline
 
     def _connect(self, origin: Origin, connect_timeout: float, read_timeout: float) -> socket.socket:
         """Open a connection to ``origin`` (peer checked when guarded, TLS when https)."""
@@ -537,7 +221,7 @@ class FastAdapter(HTTPAdapter):
         reused: bool,
     ) -> FastResponse:
         """Send the request on ``sock`` and read the response head; ``_Stale`` when a reused one is dead."""
-        parser = _Parser(head_only)
+        parser = ResponseParser(head_only)
         received = False
         try:
             if reused:
@@ -547,7 +231,7 @@ class FastAdapter(HTTPAdapter):
                     send_whole(sock, head + inline)
                 else:
                     send_whole(sock, head)
-                    _send_body(sock, body)
+                    send_body(sock, body)
             except TimeoutError:
                 raise
             except OSError as exc:  # reset, broken pipe, TLS EOF
@@ -630,38 +314,6 @@ class FastAdapter(HTTPAdapter):
 
 def _unsafe(text: str) -> bool:
     return "\r" in text or "\n" in text or "\0" in text
-
-
-def _sized(body: Any) -> int | None:
-    try:
-        return len(body)
-    except TypeError:
-        return None
-
-
-def _send_body(sock: socket.socket, body: Any) -> None:
-    """Send a body that did not go out with the head: bytes, a sized or unsized stream, or an iterable."""
-    if body is None:
-        return
-    if isinstance(body, (bytes, bytearray, memoryview)):
-        send_whole(sock, bytes(body))
-        return
-    sized = _sized(body) is not None
-    if hasattr(body, "read"):
-        chunks: Iterable[bytes] = iter(lambda: body.read(SEND_BLOCK), b"")
-    else:
-        chunks = body
-    for chunk in chunks:
-        if isinstance(chunk, str):
-            chunk = chunk.encode()
-        if not chunk:
-            continue
-        if sized:
-            send_whole(sock, chunk)
-        else:
-            send_whole(sock, http_chunk(chunk))
-    if not sized:
-        send_whole(sock, LAST_CHUNK)
 
 
 def _split_netloc(netloc: str, default: int) -> tuple[str, int]:
