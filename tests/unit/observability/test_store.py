@@ -142,3 +142,60 @@ def test_a_redis_store_fails_open_when_redis_is_gone() -> None:
     store = RedisRecordStore(client)
     store.add(rec(1))
     assert store.query({}) == [] and store.get(rec(1)["id"]) is None and list(store.subscribe(0.2)) == []
+
+
+CONTENDED_PROBE = """
+from gevent import monkey
+monkey.patch_all()
+import sqlite3, sys, time
+import gevent
+from gateway.observability import store_sqlite
+from gateway.observability.store_sqlite import SQLiteRecordStore
+
+path = sys.argv[1]
+store = SQLiteRecordStore(path)
+store.write([{"id": "00000000000000000001-a", "time": 1.0, "status": 200}])  # the file and its tables exist
+in_thread = []
+real_insert = store_sqlite.SQLiteRecordStore._insert
+
+
+def spy(self, rows, busy_seconds):
+    in_thread.append(busy_seconds > 0)
+    return real_insert(self, rows, busy_seconds)
+
+
+store_sqlite.SQLiteRecordStore._insert = spy
+other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+other.execute("BEGIN IMMEDIATE")  # another worker's transaction holds the write lock
+ticks = []
+
+
+def tick():
+    while True:
+        ticks.append(time.monotonic())
+        gevent.sleep(0.01)
+
+
+ticker = gevent.spawn(tick)
+writer = gevent.spawn(store.write, [{"id": "00000000000000000002-b", "time": 2.0, "status": 200}])
+gevent.sleep(0.3)
+assert not writer.dead, "the write did not wait for the other transaction"
+other.execute("COMMIT")
+writer.join(timeout=10)
+ticker.kill()
+assert writer.successful(), writer.exception
+assert in_thread == [False, True], in_thread  # tried in place without waiting, then waited on the thread
+assert len(ticks) >= 20, f"the hub stalled while the write waited: {len(ticks)} ticks"
+assert store.get("00000000000000000002-b") is not None
+print("ok")
+"""
+
+
+def test_a_contended_sqlite_write_waits_on_the_offload_thread_not_the_hub(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    path = str(tmp_path / "contended.sqlite3")
+    done = subprocess.run([sys.executable, "-c", CONTENDED_PROBE, path], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
