@@ -39,6 +39,7 @@ class SQLiteRecordStore:
         self._db: sqlite3.Connection | None = None
         self._unpruned = 1 << 62  # the first write prunes what an earlier process left
         self._uncheckpointed = 0
+        self._busy_ms = int(BUSY_SECONDS * 1000)  # the connection's timeout until set otherwise
         self._behind = WriteBehind(self.write)
         #: A queue in front of this store (the telemetry's), delivered before every read.
         self.upstream: WriteBehind | None = None
@@ -61,6 +62,7 @@ class SQLiteRecordStore:
             )
             db.execute("CREATE INDEX IF NOT EXISTS request_records_time ON request_records (time)")
             self._db = db
+            self._busy_ms = int(BUSY_SECONDS * 1000)
         return self._db
 
     def add(self, record: dict[str, Any]) -> None:
@@ -117,9 +119,16 @@ class SQLiteRecordStore:
             return False
         return True
 
+    def _busy(self, db: sqlite3.Connection, seconds: float) -> None:
+        """Set how long the next statements wait for another connection's lock (0: fail at once)."""
+        millis = int(seconds * 1000)
+        if millis != self._busy_ms:
+            db.execute(f"PRAGMA busy_timeout={millis}")
+            self._busy_ms = millis
+
     def _insert(self, rows: list[tuple[Any, ...]], busy_seconds: float) -> None:
         db = self._conn()
-        db.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
+        self._busy(db, busy_seconds)
         with db:  # one transaction per batch; rolled back on an error
             db.execute("BEGIN IMMEDIATE")  # the write lock now, or SQLITE_BUSY before anything is written
             db.executemany(
@@ -131,7 +140,7 @@ class SQLiteRecordStore:
     def _upkeep(self) -> None:
         """On the offload thread: drop the oldest records past the cap, then checkpoint the WAL."""
         db = self._conn()
-        db.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
+        self._busy(db, BUSY_SECONDS)
         if self._unpruned >= max(64, self.max_records // 10):
             self._unpruned = 0
             with db:
