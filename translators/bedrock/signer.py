@@ -1,4 +1,4 @@
-"""botocore's SigV4 signer with a pinned timestamp and a cached signing key (``sigv4.sign`` loads this).
+"""botocore's SigV4 signer with a pinned timestamp and a cached signing key (``sigv4.sign`` imports these).
 
 Kept apart from ``sigv4.py`` because botocore costs a worker about 4 MB of memory: only a gateway
 that signs a request for AWS (Bedrock, STS, S3) imports it. Pure: no I/O.
@@ -57,21 +57,3 @@ class S3SigV4(PinnedSigV4):
 
     def _normalize_url_path(self, path: str) -> str:
         return path
-
-
-def signed_headers(
-    method: str,
-    url: str,
-    headers: dict[str, str],
-    body: bytes | None,
-    keys: Any,
-    service: str,
-    region: str,
-    timestamp: str,
-    *,
-    s3: bool = False,
-) -> dict[str, str]:
-    """``headers`` plus the SigV4 headers, names in lower case."""
-    request = AWSRequest(method=method, url=url, data=body, headers=headers)
-    (S3SigV4 if s3 else PinnedSigV4)(keys, service, region, timestamp).add_auth(request)
-    return {name.lower(): value for name, value in request.headers.items()}

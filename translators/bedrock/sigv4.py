@@ -66,8 +66,11 @@ def sign(
 ) -> dict[str, str]:
     """Return ``headers`` plus the SigV4 headers (``authorization``, ``x-amz-date``, ``x-amz-security-token``).
 
-    ``s3``: sign as S3 wants it, the canonical URI being the path as sent (not escaped a second time).
+    Header names come back in lower case. ``s3``: sign as S3 wants it, the canonical URI being the path as sent
+    (not escaped a second time).
     """
-    from translators.bedrock import signer  # botocore loads with the first signature
+    from translators.bedrock.signer import AWSRequest, PinnedSigV4, S3SigV4  # botocore loads here, once
 
-    return signer.signed_headers(method, url, headers, body, keys, service, region, timestamp, s3=s3)
+    request = AWSRequest(method=method, url=url, data=body, headers=headers)
+    (S3SigV4 if s3 else PinnedSigV4)(keys, service, region, timestamp).add_auth(request)
+    return {name.lower(): value for name, value in request.headers.items()}
