@@ -103,10 +103,11 @@ class SQLiteRecordStore:
     def _insert_now(self, rows: list[tuple[Any, ...]]) -> bool:
         """Insert in this greenlet if the database is free; False (nothing written) if another writer holds it.
 
-        An insert and its commit take about 10 µs a row (WAL, ``synchronous=NORMAL``: no fsync); what can
-        take tens of milliseconds (waiting for another worker's transaction, a checkpoint's fsync,
-        pruning) runs on the offload thread instead, so the worker's other requests never wait for it.
-        Handing every write to the thread instead cost about 15 µs of CPU per request at c=32.
+        An insert and its commit are cheap (WAL, ``synchronous=NORMAL``: no fsync); what can take tens of
+        milliseconds (waiting for another worker's transaction, a checkpoint's fsync, pruning) runs on the
+        offload thread instead, so the worker's other requests never wait for it. Handing every write to
+        the thread as well costs a thread hand-off per batch, which showed as more CPU per request in
+        side-by-side runs at c=32; ``bench/run.py`` prints the figure this path reaches.
         """
         if not under_gevent():
             self._insert(rows, BUSY_SECONDS)
@@ -114,7 +115,7 @@ class SQLiteRecordStore:
         try:
             self._insert(rows, 0.0)
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
+            if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):  # extended codes too
                 raise
             return False
         return True

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 import threading
 
 from gateway.core.offload import blocking, under_gevent
+from tests.gevent_probe import run_gevent_probe
 
 
 def test_without_gevent_the_call_runs_in_place():
@@ -27,51 +25,37 @@ def test_without_gevent_exceptions_reach_the_caller():
         raise AssertionError("the exception was lost")
 
 
-GEVENT_PROBE = textwrap.dedent(
-    """
-    from gevent import monkey
-    monkey.patch_all()
-    import threading, time
-    import gevent
-    from gateway.core.offload import blocking, under_gevent
+GEVENT_PROBE = """
+import threading
+from gateway.core.offload import blocking, under_gevent
 
-    assert under_gevent()
-    real_sleep = monkey.get_original("time", "sleep")
-    real_ident = monkey.get_original("threading", "get_ident")
-    ticks = []
+assert under_gevent()
+real_sleep = monkey.get_original("time", "sleep")
+real_ident = monkey.get_original("threading", "get_ident")
 
-    def tick():
-        while True:
-            ticks.append(time.monotonic())
-            gevent.sleep(0.01)
 
-    ticker = gevent.spawn(tick)
-    gevent.sleep(0)
+def work(seconds):
+    real_sleep(seconds)  # blocks its OS thread, as an SQLite commit does
+    return real_ident()
 
-    def work(seconds):
-        real_sleep(seconds)  # blocks its OS thread, as an SQLite commit does
-        return real_ident()
 
-    started = time.monotonic()
-    ident = blocking(work, 0.3)
-    ticker.kill()
-    during = [t for t in ticks if t > started]
-    assert ident != real_ident(), "the call ran on the hub's thread"
-    assert len(during) >= 10, f"other greenlets stalled while the call ran: {len(during)} ticks"
-    assert blocking(real_ident) == ident, "calls run on one thread of their own"
-    assert gevent.get_hub().threadpool.size == 0, "the call went to the hub's pool"
-    try:
-        blocking(int, "not a number")
-    except ValueError:
-        pass
-    else:
-        raise AssertionError("the exception was lost")
-    print("ok")
-    """
-)
+started = time.monotonic()
+ident = blocking(work, 0.3)
+ticker.kill()
+during = [t for t in ticks if t > started]
+assert ident != real_ident(), "the call ran on the hub's thread"
+assert len(during) >= 10, f"other greenlets stalled while the call ran: {len(during)} ticks"
+assert blocking(real_ident) == ident, "calls run on one thread of their own"
+assert gevent.get_hub().threadpool.size == 0, "the call went to the hub's pool"
+try:
+    blocking(int, "not a number")
+except ValueError:
+    pass
+else:
+    raise AssertionError("the exception was lost")
+print("ok")
+"""
 
 
 def test_under_gevent_the_call_runs_in_a_thread_while_greenlets_go_on():
-    done = subprocess.run([sys.executable, "-c", GEVENT_PROBE], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "ok"
+    run_gevent_probe(GEVENT_PROBE)
