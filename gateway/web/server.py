@@ -24,8 +24,9 @@ the app, ``requests``, ``urllib3`` nor ``ssl``-using code of the gateway.
   bytes already there does not yield, so without this a busy connection whose next request and
   upstream answer were always ready kept the worker to itself: measured with a greenlet switch
   tracer under wrk at concurrency 32, single turns served up to 66 requests (23 ms CPU) while the
-  worker's other connections waited, and p99 was 47 ms against a median of 6. With turns, p99 18 ms
-  (the bare Flask floor of the benchmark: 14 to 21), and nothing added at concurrency 1.
+  worker's other connections waited, and p99 was 47 ms against a median of 6. With turns,
+  ``bench/run.py`` printed p99 at concurrency 32 of 21.6 to 23.3 ms (the reference's 29.7 to 34.5 in
+  the same runs), and no added p50 at concurrency 1.
 * **JSON rejections**: gunicorn answers requests it cannot parse (bad request line, bad or
   duplicate framing headers, a header over ``limit_request_field_size``: 400, 414, 431, ...) itself,
   before the app sees them, with an HTML page. The worker writes the gateway's documented error
