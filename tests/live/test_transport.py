@@ -32,6 +32,7 @@ from cryptography.x509.oid import NameOID
 
 from tests.support import free_port, scenario_id, start_mock
 
+RESOLVER_FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "resolver"
 CHAT = {"model": "gpt-test", "messages": [{"role": "user", "content": "hello transport"}]}
 
 
@@ -186,34 +187,30 @@ def test_a_stale_pooled_connection_is_retried_once_on_a_new_one(gateway) -> None
 # -- the SSRF check on the connected peer address -----------------------------------------------
 
 
-def loopback_name() -> str:
-    """A host name (not ``localhost``) that resolves to a loopback address on this machine."""
-    for name in (socket.gethostname(), "vm", "runsc"):
-        try:
-            if ipaddress.ip_address(socket.gethostbyname(name)).is_loopback and name != "localhost":
-                return name
-        except OSError:
-            continue
-    pytest.skip("no host name other than localhost resolves to loopback here")
+#: A public-looking name that the gateways of these tests resolve to 127.0.0.1 (DNS rebinding).
+REBOUND_NAME = "rebound.example.net"
+
+
+def rebinding_gateway(gateway_factory, **env: str):
+    """A gateway whose resolver answers ``REBOUND_NAME`` with 127.0.0.1 (``tests/fixtures/resolver``)."""
+    return gateway_factory(PYTHONPATH=str(RESOLVER_FIXTURE), TEST_RESOLVE=f"{REBOUND_NAME}=127.0.0.1", **env)
 
 
 def test_a_name_resolving_to_a_private_address_is_refused_before_a_byte_is_sent(gateway_factory, mock) -> None:
-    name = loopback_name()
-    gw = gateway_factory(GATEWAY_TRUSTED_HOSTS="trusted.example")  # loopback is no longer trusted
+    gw = rebinding_gateway(gateway_factory, GATEWAY_TRUSTED_HOSTS="trusted.example")  # loopback is not trusted
     sid = scenario_id()
     port = urlsplit(mock.url).port
-    resp = chat(gw, f"http://{name}:{port}/s/id={sid}/v1")
+    resp = chat(gw, f"http://{REBOUND_NAME}:{port}/s/id={sid}/v1")
     assert resp.status_code == 400
     assert "Invalid custom host" in resp.text
     assert requests.get(mock.url + "/_mock/requests", params={"id": sid}, timeout=5).json() == []
 
 
 def test_a_trusted_network_lets_the_connected_address_through(gateway_factory, mock, mockctl) -> None:
-    name = loopback_name()
-    gw = gateway_factory(GATEWAY_TRUSTED_HOSTS="127.0.0.0/8")
+    gw = rebinding_gateway(gateway_factory, GATEWAY_TRUSTED_HOSTS="127.0.0.0/8")
     sid = scenario_id()
     port = urlsplit(mock.url).port
-    assert chat(gw, f"http://{name}:{port}/s/id={sid}/v1").status_code == 200
+    assert chat(gw, f"http://{REBOUND_NAME}:{port}/s/id={sid}/v1").status_code == 200
     assert len(mockctl.requests(sid)) == 1
 
 
