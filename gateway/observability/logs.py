@@ -12,6 +12,7 @@ JSON object) or ``text`` (the summary line). Any other JSON formatter shows the 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from typing import Any
@@ -156,7 +157,23 @@ class BufferedStreamHandler(logging.StreamHandler):
                 return
 
 
-def _iso(created: float) -> str:
-    from datetime import UTC, datetime
+#: The last second formatted by ``_iso`` and its text (one line per request: most share a second).
+_iso_second: tuple[int, str] = (-1, "")
 
-    return datetime.fromtimestamp(created, tz=UTC).isoformat()
+
+def _iso(created: float) -> str:
+    """``datetime.fromtimestamp(created, UTC).isoformat()``, with the date and time of the second reused.
+
+    The microseconds are rounded half to even, as ``datetime`` does; like ``isoformat``, a time on a whole
+    second has no fraction.
+    """
+    global _iso_second
+    second = math.floor(created)
+    micros = round((created - second) * 1e6)
+    if micros == 1_000_000:
+        second, micros = second + 1, 0
+    cached, text = _iso_second
+    if cached != second:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _iso_second = (second, text)
+    return f"{text}.{micros:06d}+00:00" if micros else f"{text}+00:00"

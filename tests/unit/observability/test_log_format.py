@@ -87,3 +87,15 @@ def test_the_buffered_handler_writes_its_lines_in_batches() -> None:
         assert out.getvalue().endswith("four\n")
     finally:
         logger.handlers[:] = []
+
+
+def test_the_timestamp_is_what_datetime_isoformat_writes() -> None:
+    import random
+    from datetime import UTC, datetime
+
+    rng = random.Random(7)
+    moments = [1765432101.0, 1765432101.9999996, 1765432101.0000004, 1765432101.5, 0.0, 1.0000005, 2.0000015]
+    moments += [rng.uniform(0, 4e9) for _ in range(20000)]
+    moments += [1765432101 + rng.randrange(1_000_000) / 1e6 for _ in range(20000)]  # one second, any microsecond
+    for moment in moments:
+        assert logs._iso(moment) == datetime.fromtimestamp(moment, tz=UTC).isoformat(), moment
