@@ -300,6 +300,12 @@ class ResponsesSchema(_Open):
     parallel_tool_calls = StrictBoolean()
 
 
+#: Field classes whose ``deserialize`` returns a value of this exact type unchanged, after the field's
+#: validators: a ``str`` for ``String``, an ``int`` (never a ``bool``, whose type is not ``int``) for ``Integer``,
+#: a ``bool`` for ``StrictBoolean``. Other values (and other field classes) go through ``deserialize``.
+_PLAIN_TYPES: dict[type, type] = {fields.String: str, fields.Integer: int, StrictBoolean: bool}
+
+
 class BodySchema:
     """Validate bodies against a schema: a quick pass first, marshmallow's full load for the wording.
 
@@ -317,18 +323,30 @@ class BodySchema:
         if any(f.data_key not in (None, name) for name, f in self.fields.items()):
             raise TypeError(f"{schema_class.__name__}: the quick pass reads fields by name (no data_key)")
         self.required = tuple(name for name, f in self.fields.items() if f.required)
+        self.plain = {
+            name: (_PLAIN_TYPES[type(f)], tuple(f.validators))
+            for name, f in self.fields.items()
+            if type(f) in _PLAIN_TYPES
+        }
 
     def passes_quickly(self, body: dict[str, Any]) -> bool:
         """Whether ``body`` is valid, checked without building marshmallow's load result."""
         for name in self.required:
             if name not in body:
                 return False
-        fields_ = self.fields
+        fields_, plain = self.fields, self.plain
         try:
             for key, value in body.items():
                 field = fields_.get(key)
-                if field is not None:
-                    field.deserialize(value, key, body)
+                if field is None:
+                    continue
+                kind = plain.get(key)
+                if kind is not None and type(value) is kind[0]:  # what deserialize returns unchanged: validators only
+                    for validator in kind[1]:
+                        if validator(value) is False:
+                            return False
+                    continue
+                field.deserialize(value, key, body)
             for rule in self.schema_class.rules:
                 rule(body)
         except ValidationError:
