@@ -312,41 +312,40 @@ class BodySchema:
     The quick pass runs each declared field present in the body through its own ``deserialize``
     (type, null and ``validate=`` checks; nested schemas load as they do in a full load), checks
     the required fields are there and runs the schema's ``rules``: what a full load does, without
-    building its result and error dictionaries. A body it passes is valid; any problem sends the
-    body to the full load, which finds and words the first error.
+    building its result and error dictionaries. A value of a ``_PLAIN_TYPES`` field that already has
+    the field's exact type skips ``deserialize`` (which would return it unchanged) and meets only the
+    field's validators. A body it passes is valid; any problem sends the body to the full load, which
+    finds and words the first error.
     """
 
     def __init__(self, schema_class: type[_Open]) -> None:
         self.schema_class = schema_class
         self.full = schema_class()
-        self.fields = dict(self.full.fields)
-        if any(f.data_key not in (None, name) for name, f in self.fields.items()):
+        fields_ = dict(self.full.fields)
+        if any(f.data_key not in (None, name) for name, f in fields_.items()):
             raise TypeError(f"{schema_class.__name__}: the quick pass reads fields by name (no data_key)")
-        self.required = tuple(name for name, f in self.fields.items() if f.required)
-        self.plain = {
-            name: (_PLAIN_TYPES[type(f)], tuple(f.validators))
-            for name, f in self.fields.items()
-            if type(f) in _PLAIN_TYPES
-        }
+        self.required = tuple(name for name, f in fields_.items() if f.required)
+        #: name -> (field, the exact type that needs only the validators or None, the field's validators)
+        self.checks = {name: (f, _PLAIN_TYPES.get(type(f)), tuple(f.validators)) for name, f in fields_.items()}
 
     def passes_quickly(self, body: dict[str, Any]) -> bool:
         """Whether ``body`` is valid, checked without building marshmallow's load result."""
         for name in self.required:
             if name not in body:
                 return False
-        fields_, plain = self.fields, self.plain
+        checks = self.checks
         try:
             for key, value in body.items():
-                field = fields_.get(key)
-                if field is None:
+                check = checks.get(key)
+                if check is None:
                     continue
-                kind = plain.get(key)
-                if kind is not None and type(value) is kind[0]:  # what deserialize returns unchanged: validators only
-                    for validator in kind[1]:
-                        if validator(value) is False:
-                            return False
+                field, plain, validators = check
+                if type(value) is not plain:
+                    field.deserialize(value, key, body)
                     continue
-                field.deserialize(value, key, body)
+                for validator in validators:
+                    if validator(value) is False:
+                        return False
             for rule in self.schema_class.rules:
                 rule(body)
         except ValidationError:
