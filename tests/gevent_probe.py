@@ -1,8 +1,9 @@
 """Run a script in a fresh interpreter under gevent, with a greenlet that ticks every 10 ms.
 
 A probe checks that blocking work leaves the hub free: while it runs, ``ticks`` keeps growing. The
-script sees ``gevent``, ``time``, ``sys``, ``ticks`` (monotonic times of the ticks) and ``ticker``
-(kill it to stop ticking), and prints ``ok`` as its last line when every check passed.
+script sees ``monkey`` (gevent's, already patched), ``gevent``, ``time``, ``sys``, ``ticks``
+(monotonic times of the ticks) and ``ticker`` (kill it to stop ticking), and prints ``ok`` as its
+last line when every check passed.
 """
 
 from __future__ import annotations

@@ -26,7 +26,6 @@ def test_without_gevent_exceptions_reach_the_caller():
 
 
 GEVENT_PROBE = """
-import threading
 from gateway.core.offload import blocking, under_gevent
 
 assert under_gevent()
